@@ -1,0 +1,29 @@
+# Set-up, the main job and the tests. `make run` and `make test` are the README's two commands.
+# System libraries come from Debian (installed when missing; needs root or sudo).
+SHELL := /bin/bash
+APT_PACKAGES := libopenblas-dev libpng-dev libsqlite3-dev libjpeg62-turbo-dev
+# The environment pins OpenBLAS's kernel set; keep it for tests and benchmarks unless set otherwise.
+export OPENBLAS_CORETYPE ?= Haswell
+SEED := Tests/Fixtures/seed-dino-vitb8/bottle
+
+.PHONY: setup build run test bench
+setup:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+build: setup
+	swift build -c release --product anomaly-clustering
+
+# The main job on the embedded default: cluster MVTec AD bottle from the seed's stored DINO ViT-B/8 embeddings.
+run: build
+	.build/release/anomaly-clustering cluster $(SEED)/X_unsupervised.npy --labels $(SEED)/images.csv --exclude combined
+
+test: setup
+	swift test
+
+bench: setup
+	swift run -c release Benchmarks

@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+// The anomaly-clustering service: `Engine` (all compute, no HTTP/SQLite) and the `anomaly-clustering`
+// executable (command line; the HTTP server comes later). System libraries are wrapped in small targets.
+import PackageDescription
+
+let package = Package(
+    name: "anomaly-clustering",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "anomaly-clustering", targets: ["Server"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "Engine", dependencies: ["CBLAS"], path: "Sources/Engine"),
+        .executableTarget(
+            name: "Server",
+            dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/Server"),
+        // Release-only benchmarks; never run by `swift test`.
+        .executableTarget(name: "Benchmarks", dependencies: ["Engine", "CBLAS"], path: "Sources/Benchmarks"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], path: "Tests/EngineTests"),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"], path: "Tests/ServerTests"),
+    ]
+)

@@ -1,0 +1,119 @@
+// Engine benchmarks (release builds only; never part of `swift test`):
+//   1. unsupervised patch-weight scores for N = 64 images, P = 784 patches, D = 1024, in GFLOP/s,
+//      beside a plain `cblas_sgemm` of the tile shape the search uses and of 2048³, in the same run;
+//   2. semi-supervised scores against R = 30 references (same P, D);
+//   3. Ward on N = 5000 random image embeddings of D = 2048.
+// Run: OPENBLAS_CORETYPE=Haswell swift run -c release Benchmarks [--quick]
+// Each result is validated against a Double computation on sampled rows before it is timed.
+import CBLAS
+import Engine
+import Foundation
+
+let quick = CommandLine.arguments.contains("--quick")
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// Median wall time of `repeats` runs after one warm-up.
+func median(_ repeats: Int, _ body: () -> Void) -> Double {
+    body()
+    var times = [Double]()
+    for _ in 0..<repeats { let t = now(); body(); times.append(now() - t) }
+    return times.sorted()[times.count / 2]
+}
+
+struct Random {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Roughly normal: sum of four uniforms, centred and scaled (cheap for 50 M values).
+    mutating func values(_ count: Int) -> [Float] {
+        (0..<count).map { _ in
+            var s: Float = 0
+            for _ in 0..<4 { s += Float(next() >> 40) / Float(1 << 24) }
+            return (s - 2) * 1.7
+        }
+    }
+}
+
+/// GFLOP/s of one row-major sgemm M×N×K (median of `repeats`).
+func sgemmRate(m: Int, n: Int, k: Int, repeats: Int) -> Double {
+    var rng = Random(state: 1)
+    let a = rng.values(m * k), b = rng.values(n * k)
+    var c = [Float](repeating: 0, count: m * n)
+    let t = median(repeats) {
+        a.withUnsafeBufferPointer { ab in
+            b.withUnsafeBufferPointer { bb in
+                c.withUnsafeMutableBufferPointer { cb in
+                    BLAS.sgemm(transA: false, transB: true, m: m, n: n, k: k, alpha: -2, a: ab.baseAddress!, lda: k,
+                               b: bb.baseAddress!, ldb: k, beta: 0, c: cb.baseAddress!, ldc: n)
+                }
+            }
+        }
+    }
+    return 2 * Double(m) * Double(n) * Double(k) / t / 1e9
+}
+
+/// Double-precision min distance from patch `row` of `z` to the patches of image `j` of `bank`.
+func naiveMin(_ z: PatchEmbeddings, row: Int, bank: PatchEmbeddings, image j: Int) -> Double {
+    let d = z.dimensions
+    var best = Double.infinity
+    for q in 0..<bank.patches {
+        var s = 0.0
+        for k in 0..<d { let t = Double(z.values[row * d + k]) - Double(bank.values[(j * bank.patches + q) * d + k]); s += t * t }
+        best = min(best, s)
+    }
+    return best.squareRoot()
+}
+
+print("OpenBLAS: \(BLAS.configuration); threads \(BLAS.threads); OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+
+// 1. Unsupervised scores.
+let n = quick ? 16 : 64, p = 784, d = 1024
+var rng = Random(state: 2026)
+let z = try PatchEmbeddings(images: n, patches: p, dimensions: d, values: rng.values(n * p * d))
+var scores = [Float]()
+let tUnsupervised = median(quick ? 1 : 2) { scores = NearestPatchDistances.meanOverOtherImages(z) }
+for (i, m) in [(0, 0), (n / 2, 391), (n - 1, p - 1)] {
+    var total = 0.0
+    for j in 0..<n where j != i { total += naiveMin(z, row: i * p + m, bank: z, image: j) }
+    let want = total / Double(n - 1), got = Double(scores[i * p + m])
+    precondition(abs(got - want) <= 1e-4 * want, "validation failed at image \(i) patch \(m): \(got) vs \(want)")
+}
+let pairFlops = 2 * Double(n) * Double(n - 1) * Double(p * p) * Double(d)  // every ordered pair, as the reference
+let executedFlops = pairFlops / 2  // each unordered pair multiplied once
+let colImages = max(1, NearestPatchDistances.defaultTileFloats / (p * p))
+let tileRate = sgemmRate(m: p, n: colImages * p, k: d, repeats: 5)
+let squareRate = sgemmRate(m: 2048, n: 2048, k: 2048, repeats: 3)
+print("")
+print("unsupervised scores, N=\(n) P=\(p) D=\(d): \(String(format: "%.2f", tUnsupervised)) s")
+print(String(format: "  executed GEMM work  %.0f GFLOP/s  (%.0f%% of the tile-shaped sgemm)", executedFlops / tUnsupervised / 1e9, 100 * executedFlops / tUnsupervised / 1e9 / tileRate))
+print(String(format: "  pair-equivalent     %.0f GFLOP/s  (every ordered image pair, as the reference computes it)", pairFlops / tUnsupervised / 1e9))
+print(String(format: "  cblas_sgemm %d×%d×%d (the search's tile) %.0f GFLOP/s;  2048³ %.0f GFLOP/s", p, colImages * p, d, tileRate, squareRate))
+
+// 2. Semi-supervised scores against R references.
+let r = quick ? 8 : 30
+let references = try PatchEmbeddings(images: r, patches: p, dimensions: d, values: rng.values(r * p * d))
+let nSemi = quick ? 4 : 16
+let zSemi = z.selecting(images: Array(0..<nSemi))
+var semi = [Float]()
+let tSemi = median(quick ? 1 : 2) { semi = NearestPatchDistances.minimumToReferences(zSemi, references: references) }
+for (i, m) in [(0, 5), (nSemi - 1, 700)] {
+    var best = Double.infinity
+    for j in 0..<r { best = min(best, naiveMin(zSemi, row: i * p + m, bank: references, image: j)) }
+    precondition(abs(Double(semi[i * p + m]) - best) <= 1e-4 * best, "semi-supervised validation failed")
+}
+let semiFlops = 2 * Double(nSemi) * Double(r) * Double(p * p) * Double(d)
+print(String(format: "semi-supervised scores, N=%d R=%d: %.2f s, %.0f GFLOP/s (%.0f%% of the tile sgemm)", nSemi, r, tSemi, semiFlops / tSemi / 1e9, 100 * semiFlops / tSemi / 1e9 / tileRate))
+
+// 3. Ward.
+let wardN = quick ? 1000 : 5000, wardD = 2048
+let x = try ImageEmbeddings(images: wardN, dimensions: wardD, values: rng.values(wardN * wardD))
+var tree: Dendrogram?
+let tWard = median(1) { tree = Ward.dendrogram(x) }
+precondition(tree!.merges.count == wardN - 1 && tree!.cut(clusters: 10).count == wardN)
+print(String(format: "Ward, N=%d D=%d: %.2f s (target < 10 s at N = 5000)", wardN, wardD, tWard))

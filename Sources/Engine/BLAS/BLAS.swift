@@ -1,0 +1,72 @@
+// The only place that calls OpenBLAS. Every call site passes row-major shapes; the wrappers check
+// dimensions and leading dimensions first (as ggml asserts its layout before `cblas_sgemm`), so a
+// shape bug stops here with a message instead of reading out of bounds inside BLAS.
+import CBLAS
+
+public enum BLAS {
+    /// Row-major C ← alpha·op(A)·op(B) + beta·C, with op(A) M×K, op(B) K×N, C M×N.
+    /// `transA`/`transB` say whether A is stored K×M and B N×K.
+    @inlinable
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative dimension")
+        precondition(lda >= max(1, transA ? m : k), "sgemm: lda \(lda) too small")
+        precondition(ldb >= max(1, transB ? k : n), "sgemm: ldb \(ldb) too small")
+        precondition(ldc >= max(1, n), "sgemm: ldc \(ldc) too small")
+        precondition(m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max), "sgemm: dimension over Int32")
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// Row-major double-precision C ← alpha·op(A)·op(B) + beta·C (same conventions as `sgemm`).
+    @inlinable
+    public static func dgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "dgemm: negative dimension")
+        precondition(lda >= max(1, transA ? m : k), "dgemm: lda \(lda) too small")
+        precondition(ldb >= max(1, transB ? k : n), "dgemm: ldb \(ldb) too small")
+        precondition(ldc >= max(1, n), "dgemm: ldc \(ldc) too small")
+        precondition(m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max), "dgemm: dimension over Int32")
+        if m == 0 || n == 0 { return }
+        cblas_dgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// Row-major y ← alpha·op(A)·x + beta·y with A stored M×N (op(A) = Aᵀ when `trans`).
+    @inlinable
+    public static func sgemv(
+        trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
+    ) {
+        precondition(m >= 0 && n >= 0 && lda >= max(1, n), "sgemv: bad shape \(m)×\(n), lda \(lda)")
+        precondition(m <= Int(Int32.max) && n <= Int(Int32.max), "sgemv: dimension over Int32")
+        if m == 0 || n == 0 { return }
+        cblas_sgemv(
+            CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), alpha, a, blasint(lda),
+            x, 1, beta, y, 1)
+    }
+
+    /// Number of threads OpenBLAS uses for one call.
+    public static var threads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// OpenBLAS's build configuration and the kernel set it picked (e.g. "Haswell"), for benchmark reports.
+    public static var configuration: String {
+        let config = String(cString: openblas_get_config())
+        let core = String(cString: openblas_get_corename())
+        return "\(config), core \(core)"
+    }
+}

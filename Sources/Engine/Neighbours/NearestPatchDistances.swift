@@ -1,0 +1,205 @@
+// Nearest-patch distances between bags of patch embeddings — the O(N²·P²·D) heart of the patch
+// weights (ALGORITHM.md §5). Each tile is one GEMM: d²(a, b) = ‖a‖² + ‖b‖² − 2a·b; minima are taken
+// straight out of the tile, clamped at 0, and the square root comes last. The full NP×NP distance
+// matrix is never formed. Peak extra memory: one tile of max(`tileFloats`, P²) Floats (16 MiB by
+// default) plus the squared norms (N·P Floats), the running sums (N·P Doubles) and P Floats of minima.
+
+/// Nearest-neighbour distances from every patch of a batch to other bags of patches.
+/// Shapes: N images, P patches per image, D dimensions; results are (N, P) row-major.
+public enum NearestPatchDistances {
+    /// Default tile budget in Floats (16 MiB): large enough that each GEMM runs near OpenBLAS's peak.
+    public static let defaultTileFloats = 4 << 20
+
+    /// s[i, m] = mean over every other image j ≠ i of min over n of ‖z[i, m] − z[j, n]‖.
+    ///
+    /// Symmetry halves the work: the tile of images (i, j) with i < j holds −2·z_i·z_jᵀ, whose row
+    /// minima are i's distances to j and whose column minima are j's distances to i, so every unordered
+    /// pair of images is multiplied once.
+    /// - Parameter progress: called after each tile with the fraction done (0…1).
+    public static func meanOverOtherImages(
+        _ z: PatchEmbeddings, tileFloats: Int = defaultTileFloats, progress: ((Double) -> Void)? = nil
+    ) -> [Float] {
+        let n = z.images, p = z.patches, d = z.dimensions
+        precondition(n >= 2, "the unsupervised mean needs at least two images")
+        let norms = squaredNorms(z.values, rows: n * p, dimensions: d)  // (N·P)
+        // Row block: enough images for ≥ 512 GEMM rows; column block: what the tile budget leaves.
+        let rowImages = max(1, min(n - 1, 512 / p))
+        let colImages = max(1, tileFloats / (rowImages * p * p))
+        var tile = [Float](repeating: 0, count: rowImages * p * colImages * p)  // (rowImages·P, colImages·P)
+        var columnMinima = [Float](repeating: 0, count: p)
+        var sums = [Double](repeating: 0, count: n * p)  // (N, P): Σ_j min_n d
+        let totalPairs = Double(n * (n - 1) / 2)
+        var pairsDone = 0
+
+        z.values.withUnsafeBufferPointer { zb in
+            tile.withUnsafeMutableBufferPointer { tb in
+                columnMinima.withUnsafeMutableBufferPointer { cb in
+                    sums.withUnsafeMutableBufferPointer { sb in
+                        norms.withUnsafeBufferPointer { nb in
+                            for i0 in stride(from: 0, to: n - 1, by: rowImages) {
+                                let i1 = min(i0 + rowImages, n)
+                                for j0 in stride(from: i0 + 1, to: n, by: colImages) {
+                                    let j1 = min(j0 + colImages, n)
+                                    let rows = (i1 - i0) * p, cols = (j1 - j0) * p
+                                    // tile (rows, cols) = −2 · Z[i0..<i1] · Z[j0..<j1]ᵀ
+                                    BLAS.sgemm(
+                                        transA: false, transB: true, m: rows, n: cols, k: d, alpha: -2,
+                                        a: zb.baseAddress! + i0 * p * d, lda: d,
+                                        b: zb.baseAddress! + j0 * p * d, ldb: d,
+                                        beta: 0, c: tb.baseAddress!, ldc: cols)
+                                    for i in i0..<i1 {
+                                        for j in stride(from: max(j0, i + 1), to: j1, by: 1) {
+                                            reducePair(
+                                                tile: tb.baseAddress! + (i - i0) * p * cols + (j - j0) * p, ldt: cols,
+                                                patches: p, rowNorms: nb.baseAddress! + i * p,
+                                                columnNorms: nb.baseAddress! + j * p,
+                                                rowSums: sb.baseAddress! + i * p, columnSums: sb.baseAddress! + j * p,
+                                                columnMinima: cb.baseAddress!)
+                                            pairsDone += 1
+                                        }
+                                    }
+                                    progress?(Double(pairsDone) / totalPairs)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let scale = 1 / Double(n - 1)
+        return sums.map { Float($0 * scale) }
+    }
+
+    /// s[i, m] = min over every patch r of every reference image of ‖z[i, m] − r‖.
+    /// - Parameter progress: called after each tile with the fraction done (0…1).
+    public static func minimumToReferences(
+        _ z: PatchEmbeddings, references: PatchEmbeddings, tileFloats: Int = defaultTileFloats,
+        progress: ((Double) -> Void)? = nil
+    ) -> [Float] {
+        precondition(z.dimensions == references.dimensions, "references have a different dimension")
+        let n = z.images, p = z.patches, d = z.dimensions
+        let r = references.images, rp = references.patches
+        let norms = squaredNorms(z.values, rows: n * p, dimensions: d)  // (N·P)
+        let referenceNorms = squaredNorms(references.values, rows: r * rp, dimensions: d)  // (R·RP)
+        let rowImages = max(1, min(n, 512 / p))
+        let colImages = max(1, min(r, tileFloats / (rowImages * p * rp)))
+        var tile = [Float](repeating: 0, count: rowImages * p * colImages * rp)  // (rowImages·P, colImages·RP)
+        var minima = [Float](repeating: 0, count: rowImages * p)  // running min of (‖r‖² − 2z·r) per row
+        var scores = [Float](repeating: 0, count: n * p)  // (N, P)
+        let totalTiles = Double(((n + rowImages - 1) / rowImages) * ((r + colImages - 1) / colImages))
+        var tilesDone = 0
+
+        z.values.withUnsafeBufferPointer { zb in
+            references.values.withUnsafeBufferPointer { rb in
+                tile.withUnsafeMutableBufferPointer { tb in
+                    minima.withUnsafeMutableBufferPointer { mb in
+                        for i0 in stride(from: 0, to: n, by: rowImages) {
+                            let i1 = min(i0 + rowImages, n)
+                            let rows = (i1 - i0) * p
+                            for k in 0..<rows { mb[k] = .infinity }
+                            for j0 in stride(from: 0, to: r, by: colImages) {
+                                let j1 = min(j0 + colImages, r)
+                                let cols = (j1 - j0) * rp
+                                // tile (rows, cols) = −2 · Z[i0..<i1] · R[j0..<j1]ᵀ
+                                BLAS.sgemm(
+                                    transA: false, transB: true, m: rows, n: cols, k: d, alpha: -2,
+                                    a: zb.baseAddress! + i0 * p * d, lda: d,
+                                    b: rb.baseAddress! + j0 * rp * d, ldb: d,
+                                    beta: 0, c: tb.baseAddress!, ldc: cols)
+                                referenceNorms.withUnsafeBufferPointer { rn in
+                                    for row in 0..<rows {
+                                        let m = rowMinimum(
+                                            tb.baseAddress! + row * cols, plus: rn.baseAddress! + j0 * rp, count: cols)
+                                        if m < mb[row] { mb[row] = m }
+                                    }
+                                }
+                                tilesDone += 1
+                                progress?(Double(tilesDone) / totalTiles)
+                            }
+                            for k in 0..<rows {
+                                let row = i0 * p + k
+                                scores[row] = (max(0, mb[k] + norms[row])).squareRoot()
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return scores
+    }
+
+    /// ‖row‖² for each of `rows` contiguous rows of length `dimensions`.
+    static func squaredNorms(_ values: [Float], rows: Int, dimensions: Int) -> [Float] {
+        var norms = [Float](repeating: 0, count: rows)
+        values.withUnsafeBufferPointer { vb in
+            for row in 0..<rows {
+                let v = vb.baseAddress! + row * dimensions
+                var acc = SIMD8<Float>(repeating: 0)
+                var k = 0
+                while k + 8 <= dimensions {
+                    let x = UnsafeRawPointer(v + k).loadUnaligned(as: SIMD8<Float>.self)
+                    acc.addProduct(x, x)
+                    k += 8
+                }
+                var total = acc.sum()
+                while k < dimensions { total += v[k] * v[k]; k += 1 }
+                norms[row] = total
+            }
+        }
+        return norms
+    }
+
+    /// min over n of (g[n] + add[n]).
+    @inline(__always)
+    static func rowMinimum(_ g: UnsafePointer<Float>, plus add: UnsafePointer<Float>, count: Int) -> Float {
+        var best = SIMD8<Float>(repeating: .infinity)
+        var k = 0
+        while k + 8 <= count {
+            let v = UnsafeRawPointer(g + k).loadUnaligned(as: SIMD8<Float>.self)
+                + UnsafeRawPointer(add + k).loadUnaligned(as: SIMD8<Float>.self)
+            best = pointwiseMin(best, v)
+            k += 8
+        }
+        var m = best.min()
+        while k < count { m = min(m, g[k] + add[k]); k += 1 }
+        return m
+    }
+
+    /// One P×P block of a tile, holding −2·z_i·z_jᵀ: adds √(row minimum) to i's sums and
+    /// √(column minimum) to j's sums, in a single pass over the block.
+    @inline(__always)
+    static func reducePair(
+        tile: UnsafePointer<Float>, ldt: Int, patches p: Int,
+        rowNorms: UnsafePointer<Float>, columnNorms: UnsafePointer<Float>,
+        rowSums: UnsafeMutablePointer<Double>, columnSums: UnsafeMutablePointer<Double>,
+        columnMinima: UnsafeMutablePointer<Float>
+    ) {
+        for k in 0..<p { columnMinima[k] = .infinity }
+        for m in 0..<p {
+            let g = tile + m * ldt
+            let a = rowNorms[m]
+            let aa = SIMD8<Float>(repeating: a)
+            var best = SIMD8<Float>(repeating: .infinity)
+            var k = 0
+            while k + 8 <= p {
+                let v = UnsafeRawPointer(g + k).loadUnaligned(as: SIMD8<Float>.self)
+                let b = UnsafeRawPointer(columnNorms + k).loadUnaligned(as: SIMD8<Float>.self)
+                best = pointwiseMin(best, v + b)
+                let c = UnsafeRawPointer(columnMinima + k).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(columnMinima + k).storeBytes(of: pointwiseMin(c, v + aa), as: SIMD8<Float>.self)
+                k += 8
+            }
+            var rowMin = best.min()
+            while k < p {
+                let v = g[k]
+                rowMin = min(rowMin, v + columnNorms[k])
+                columnMinima[k] = min(columnMinima[k], v + a)
+                k += 1
+            }
+            rowSums[m] += Double(max(0, rowMin + a).squareRoot())
+        }
+        for k in 0..<p {
+            columnSums[k] += Double(max(0, columnMinima[k] + columnNorms[k]).squareRoot())
+        }
+    }
+}

@@ -1,0 +1,57 @@
+// What `cluster` prints: a table for people or one JSON object (`--json`) whose shape the HTTP
+// `/clusters` endpoint shares: {"clusters", "assignments": [{"image", "label", "cluster"}], "metrics"}.
+import Engine
+import Foundation
+
+struct ClusterReport {
+    let clusters: Int
+    /// How K was decided: "given", "labels" or "auto (…)".
+    let chosenBy: String
+    /// Image names from the labels CSV (nil without one); `rows` are the input row indices.
+    let images: [String?]
+    let rows: [Int]
+    let labels: [String]?
+    let assignments: [Int]
+    let metrics: ClusteringMetrics?
+
+    func json() -> String {
+        var out = "{\"clusters\": \(clusters), \"clusters_chosen_by\": \(quoted(chosenBy)), \"assignments\": ["
+        for i in assignments.indices {
+            let image = images[i].map(quoted) ?? String(rows[i])
+            let label = labels.map { ", \"label\": " + quoted($0[i]) } ?? ""
+            out += (i == 0 ? "" : ", ") + "{\"image\": \(image)\(label), \"cluster\": \(assignments[i])}"
+        }
+        out += "]"
+        if let m = metrics { out += ", \"metrics\": {\"nmi\": \(m.nmi), \"ari\": \(m.ari), \"f1\": \(m.f1)}" }
+        return out + "}\n"
+    }
+
+    func table() -> String {
+        var out = "clusters: \(clusters) (\(chosenBy))\n"
+        if let m = metrics {
+            out += String(format: "nmi %.4f  ari %.4f  f1 %.4f\n", m.nmi, m.ari, m.f1)
+        }
+        out += "image\tlabel\tcluster\n"
+        for i in assignments.indices {
+            out += "\(images[i] ?? String(rows[i]))\t\(labels?[i] ?? "-")\t\(assignments[i])\n"
+        }
+        return out
+    }
+}
+
+/// A JSON string literal (RFC 8259 escaping).
+func quoted(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,2 @@
+// The `anomaly-clustering` executable: wiring only; the commands live in CLI/.
+AnomalyClustering.main()

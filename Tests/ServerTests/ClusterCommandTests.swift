@@ -1,0 +1,179 @@
+// The `cluster` command end to end on .npy files: the seed reproduction through the command line,
+// patch embeddings with every mode and output file, and each bad input as a one-line error.
+import ArgumentParser
+import Engine
+import Foundation
+import XCTest
+@testable import Server
+
+final class ClusterCommandTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cluster-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func seed(_ category: String, _ file: String) -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/seed-dino-vitb8/\(category)/\(file)").path
+    }
+
+    func run(_ arguments: [String]) throws -> ClusterReport {
+        try ClusterRun(options: ClusterCommand.parse(arguments)).execute()
+    }
+
+    /// The error message `cluster` would print for these arguments.
+    func failure(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            _ = try run(arguments)
+            XCTFail("expected an error for \(arguments)", file: file, line: line)
+            return ""
+        } catch {
+            let message = ClusterCommand.message(for: error)
+            XCTAssertFalse(message.contains("\n"), "not one line: \(message)", file: file, line: line)
+            return message
+        }
+    }
+
+    func write(_ name: String, shape: [Int], values: [Float]) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try NPYArray(shape: shape, values: values).write(to: url)
+        return url.path
+    }
+
+    func testSeedWoodThroughTheCommandLineWithJSON() throws {
+        let report = try run([seed("wood", "X_supervised.npy"), "--labels", seed("wood", "images.csv"), "--exclude", "combined", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as! [String: Any]
+        XCTAssertEqual(object["clusters"] as? Int, 5)
+        XCTAssertEqual(object["clusters_chosen_by"] as? String, "labels")
+        let assignments = object["assignments"] as! [[String: Any]]
+        XCTAssertEqual(assignments.count, 68)
+        XCTAssertEqual(assignments[0]["image"] as? String, "wood/test/color/000.png")
+        XCTAssertEqual(assignments[0]["label"] as? String, "color")
+        XCTAssertFalse(assignments.contains { $0["label"] as? String == "combined" })
+        let metrics = object["metrics"] as! [String: Double]
+        // ../shared/fixtures/seed-dino-vitb8/wood/expected.json, supervised.
+        XCTAssertEqual(metrics["nmi"]!, 0.759, accuracy: 5e-4)
+        XCTAssertEqual(metrics["ari"]!, 0.651, accuracy: 5e-4)
+        XCTAssertEqual(metrics["f1"]!, 0.853, accuracy: 5e-4)
+    }
+
+    func testWithoutLabelsImagesAreRowIndicesAndKIsAutomatic() throws {
+        let report = try run([seed("toothbrush", "X_unsupervised.npy"), "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as! [String: Any]
+        XCTAssertNil(object["metrics"])
+        XCTAssertEqual(object["clusters_chosen_by"] as? String, "auto (Calinski–Harabasz)")
+        let assignments = object["assignments"] as! [[String: Any]]
+        XCTAssertEqual(assignments.map { $0["image"] as? Int }, (0..<42).map { $0 })
+        XCTAssertNil(assignments[0]["label"])
+        XCTAssertEqual(report.clusters, Set(report.assignments).count)
+        XCTAssert((2...20).contains(report.clusters))
+        XCTAssertEqual(try run([seed("toothbrush", "X_unsupervised.npy"), "--clusters", "3"]).clusters, 3)
+    }
+
+    /// Synthetic defects: every image is background patches in one of two "lighting" styles (independent
+    /// of the defect type) plus three patches of its defect type. The style dominates the plain average,
+    /// but the rare defect patches get the weight, so Ward on X recovers the defect types exactly.
+    func makeDefectBatch() throws -> (patches: String, labels: String, normal: String, z: PatchEmbeddings) {
+        var rng = SeededUniform(seed: 99)
+        let types = 3, perType = 8, p = 36, d = 24, defectPatches = 3
+        let centres = (0..<types).map { _ in (0..<d).map { _ in Float(rng.uniform() * 12 - 6) } }
+        var values = [Float](), labels = ["image,label"]
+        for t in 0..<types {
+            for k in 0..<perType {
+                let style: Float = k % 2 == 0 ? 0.8 : -0.8
+                for m in 0..<p {
+                    for j in 0..<d { values.append((m < defectPatches ? centres[t][j] : style) + Float(rng.uniform() - 0.5)) }
+                }
+                labels.append("type\(t)/\(k).png,type\(t)")
+            }
+        }
+        var normal = [Float]()
+        for r in 0..<4 {
+            for _ in 0..<(p * d) { normal.append((r % 2 == 0 ? 0.8 : -0.8) + Float(rng.uniform() - 0.5)) }
+        }
+        let n = types * perType
+        let labelsURL = directory.appendingPathComponent("labels.csv")
+        try labels.joined(separator: "\n").write(to: labelsURL, atomically: true, encoding: .utf8)
+        return (try write("z.npy", shape: [n, p, d], values: values), labelsURL.path,
+                try write("normal.npy", shape: [4, p, d], values: normal),
+                try PatchEmbeddings(images: n, patches: p, dimensions: d, values: values))
+    }
+
+    func testPatchEmbeddingsInEveryModeWithSavedOutputs() throws {
+        let batch = try makeDefectBatch()
+        let alphaPath = directory.appendingPathComponent("alpha.npy").path
+        let xPath = directory.appendingPathComponent("x.npy").path
+        let unsupervised = try run([batch.patches, "--labels", batch.labels, "--tau", "0.5", "--save-alpha", alphaPath, "--save-embeddings", xPath])
+        XCTAssertEqual(unsupervised.metrics, ClusteringMetrics(trueLabels: unsupervised.labels!, clusters: unsupervised.assignments))
+        XCTAssertEqual(unsupervised.metrics!.nmi, 1, accuracy: 1e-12)
+        XCTAssertEqual(unsupervised.metrics!.f1, 1)
+
+        // The saved α and X are the engine's, for the same τ.
+        let scores = try PatchWeights.scores(batch.z, mode: .unsupervised)
+        let alpha = try PatchWeights.softmax(scores: scores, images: batch.z.images, patches: batch.z.patches, tau: 0.5)
+        let savedAlpha = try NPYArray.read(from: URL(fileURLWithPath: alphaPath))
+        XCTAssertEqual(savedAlpha.shape, [24, 36])
+        XCTAssertEqual(savedAlpha.values, alpha)
+        let savedX = try NPYArray.read(from: URL(fileURLWithPath: xPath))
+        XCTAssertEqual(savedX.shape, [24, 24])
+        XCTAssertEqual(savedX.values, PatchWeights.weightedAverage(batch.z, alpha: alpha).values)
+
+        let semi = try run([batch.patches, "--labels", batch.labels, "--normal", batch.normal, "--tau", "0.5"])
+        XCTAssertEqual(semi.metrics!.nmi, 1, accuracy: 1e-12)
+        let alias = try run([batch.patches, "--labels", batch.labels, "--mode", "supervised", "--normal", batch.normal, "--tau", "0.5"])
+        XCTAssertEqual(alias.assignments, semi.assignments)
+        // Averaging drowns three defect patches in 33 background ones and clusters by style instead.
+        let average = try run([batch.patches, "--labels", batch.labels, "--mode", "average"])
+        XCTAssertLessThan(average.metrics!.nmi, 0.5)
+        // Excluding a label drops its images from the clustering and from K.
+        let excluded = try run([batch.patches, "--labels", batch.labels, "--exclude", "type2"])
+        XCTAssertEqual(excluded.clusters, 2)
+        XCTAssertEqual(excluded.assignments.count, 16)
+    }
+
+    func testBadInputsAreOneLineErrorsNamingTheProblem() throws {
+        let batch = try makeDefectBatch()
+        let flat = try write("flat.npy", shape: [6], values: [1, 2, 3, 4, 5, 6])
+        let twoD = try write("x.npy", shape: [3, 2], values: [1, 2, 3, 4, 5, 6])
+        let nan = try write("nan.npy", shape: [3, 2], values: [1, 2, 3, .nan, 5, 6])
+        let badCSV = directory.appendingPathComponent("short.csv")
+        try "image,label\na,x\nb,y\n".write(to: badCSV, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            ([flat], "has shape (6); expected N×D image embeddings or N×P×D patch embeddings"),
+            ([nan], "image embeddings: value nan at image 1, dimension 1"),
+            ([twoD, "--labels", badCSV.path], "has 2 rows but \(twoD) has 3 images"),
+            ([directory.appendingPathComponent("missing.npy").path], "missing.npy"),
+            ([twoD, "--mode", "average"], "--mode applies to patch embeddings (N×P×D)"),
+            ([twoD, "--normal", batch.normal], "--normal applies to patch embeddings"),
+            ([twoD, "--clusters", "0"], "--clusters must be a positive integer or 'auto' (got '0')"),
+            ([twoD, "--clusters", "4"], "cannot form 4 clusters from 3 images"),
+            ([twoD, "--exclude", "x"], "--exclude needs --labels"),
+            ([batch.patches, "--mode", "sideways"], "unknown --mode 'sideways'"),
+            ([batch.patches, "--mode", "semi-supervised"], "--mode semi-supervised needs --normal NPY"),
+            ([batch.patches, "--tau=-1"], "--tau must be a number ≥ 0"),
+            ([batch.patches, "--normal", twoD], "must hold patch embeddings (R×P×D)"),
+            ([batch.patches, "--labels", batch.labels, "--exclude", "type0", "--exclude", "type1", "--exclude", "type2"], "--exclude removed every image"),
+        ]
+        for (arguments, expected) in cases {
+            let message = failure(arguments)
+            XCTAssert(message.contains(expected), "\(arguments): '\(message)' does not contain '\(expected)'")
+        }
+    }
+}
+
+/// A tiny seeded generator for test data (SplitMix64).
+struct SeededUniform {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func uniform() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}
