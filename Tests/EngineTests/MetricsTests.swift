@@ -79,14 +79,14 @@ final class MetricsTests: XCTestCase {
     // MARK: - Hungarian
 
     func testHungarianMatchesBruteForceOnSmallMatrices() {
-        var rng = SplitMix64(seed: testSeed(offset: 1))
+        var rng = SeededRandom(seed: testSeed(offset: 1))
         let shapes = [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (3, 5), (5, 3), (1, 4), (4, 1), (2, 6), (6, 2)]
         for (rows, cols) in shapes {
             for trial in 0..<25 {
                 var cost = [Double](repeating: 0, count: rows * cols)
                 for k in cost.indices {
                     // Alternate between tie-heavy integers and continuous values (incl. negatives).
-                    cost[k] = trial % 2 == 0 ? Double(rng.next() % 4) : rng.nextDouble() * 200 - 100
+                    cost[k] = trial % 2 == 0 ? Double(rng.next() % 4) : rng.uniform() * 200 - 100
                 }
                 let assignment = Hungarian.minimumCostAssignment(cost: cost, rows: rows, cols: cols)
                 let label = "\(rows)x\(cols) trial \(trial)"
@@ -161,7 +161,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testContingencyCountsMatchNaiveCountingOnRandomInput() {
-        var rng = SplitMix64(seed: testSeed(offset: 2))
+        var rng = SeededRandom(seed: testSeed(offset: 2))
         for _ in 0..<50 {
             let (trueLabels, clusters) = randomLabelling(&rng)
             let table = ContingencyTable(trueLabels: trueLabels, clusters: clusters)
@@ -180,7 +180,7 @@ final class MetricsTests: XCTestCase {
     // MARK: - Metric properties
 
     func testMetricsInvariantUnderRelabellingAndSampleOrder() {
-        var rng = SplitMix64(seed: testSeed(offset: 3))
+        var rng = SeededRandom(seed: testSeed(offset: 3))
         for trial in 0..<100 {
             let (trueLabels, clusters) = randomLabelling(&rng)
             let reference = ClusteringMetrics(trueLabels: trueLabels, clusters: clusters)
@@ -189,16 +189,16 @@ final class MetricsTests: XCTestCase {
             // shuffle the sample order; none of this may change any score.
             let distinctClusters = Array(Set(clusters)).sorted()
             var newIds = Array(-5..<(distinctClusters.count * 3))
-            shuffle(&newIds, &rng)
+            newIds.shuffle(using: &rng)
             var idMap: [Int: Int] = [:]
             for (k, id) in distinctClusters.enumerated() { idMap[id] = newIds[k] }
             let distinctClasses = Array(Set(trueLabels)).sorted()
             var classOrder = Array(distinctClasses.indices)
-            shuffle(&classOrder, &rng)
+            classOrder.shuffle(using: &rng)
             var classMap: [String: String] = [:]
             for (k, name) in distinctClasses.enumerated() { classMap[name] = "class-\(classOrder[k])" }
             var order = Array(trueLabels.indices)
-            shuffle(&order, &rng)
+            order.shuffle(using: &rng)
             let relabelledTrue = order.map { classMap[trueLabels[$0]]! }
             let relabelledClusters = order.map { idMap[clusters[$0]]! }
 
@@ -210,7 +210,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testMetricRanges() {
-        var rng = SplitMix64(seed: testSeed(offset: 4))
+        var rng = SeededRandom(seed: testSeed(offset: 4))
         for trial in 0..<200 {
             let (trueLabels, clusters) = randomLabelling(&rng)
             let metrics = ClusteringMetrics(trueLabels: trueLabels, clusters: clusters)
@@ -225,7 +225,7 @@ final class MetricsTests: XCTestCase {
     }
 
     func testIdenticalPartitionsScoreOne() {
-        var rng = SplitMix64(seed: testSeed(offset: 5))
+        var rng = SeededRandom(seed: testSeed(offset: 5))
         for trial in 0..<50 {
             let (trueLabels, _) = randomLabelling(&rng)
             // Same partition, different names: cluster id = some injective function of the class.
@@ -248,12 +248,7 @@ final class MetricsTests: XCTestCase {
     }
 
     private func loadGoldens() throws -> Goldens {
-        // <root>/Tests/EngineTests/MetricsTests.swift → <root>/Tests/Fixtures/metrics/goldens.json
-        let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()  // EngineTests
-            .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // package root
-        let url = root.appendingPathComponent("Tests/Fixtures/metrics/goldens.json")
+        let url = fixtureURL("metrics/goldens.json")
         let data = try Data(contentsOf: url)
         return try JSONDecoder().decode(Goldens.self, from: data)
     }
@@ -298,11 +293,11 @@ final class MetricsTests: XCTestCase {
     }
 
     /// Random labelling: N in 1...300, 1...8 classes, 1...10 clusters, partly correlated with truth.
-    private func randomLabelling(_ rng: inout SplitMix64) -> ([String], [Int]) {
+    private func randomLabelling(_ rng: inout SeededRandom) -> ([String], [Int]) {
         let n = Int(rng.next() % 300) + 1
         let classCount = Int(rng.next() % 8) + 1
         let clusterCount = Int(rng.next() % 10) + 1
-        let agreement = rng.nextDouble()
+        let agreement = rng.uniform()
         var trueLabels: [String] = []
         var clusters: [Int] = []
         trueLabels.reserveCapacity(n)
@@ -310,39 +305,12 @@ final class MetricsTests: XCTestCase {
         for _ in 0..<n {
             let cls = Int(rng.next() % UInt64(classCount))
             trueLabels.append("c\(cls)")
-            let cluster = rng.nextDouble() < agreement ? cls % clusterCount : Int(rng.next() % UInt64(clusterCount))
+            let cluster = rng.uniform() < agreement ? cls % clusterCount : Int(rng.next() % UInt64(clusterCount))
             clusters.append(cluster * 3 - 1)  // non-contiguous ids including -1
         }
         return (trueLabels, clusters)
     }
 
-    private func shuffle<T>(_ values: inout [T], _ rng: inout SplitMix64) {
-        guard values.count > 1 else { return }
-        for i in stride(from: values.count - 1, to: 0, by: -1) {
-            let j = Int(rng.next() % UInt64(i + 1))
-            values.swapAt(i, j)
-        }
-    }
-}
-
-/// Small deterministic generator so failures reproduce from the printed seed on every platform.
-private struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    mutating func nextDouble() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
-    }
 }
 
 // MARK: - Golden file schema (see tools/make_metric_goldens.py)

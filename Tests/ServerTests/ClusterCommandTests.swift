@@ -78,7 +78,7 @@ final class ClusterCommandTests: XCTestCase {
     /// of the defect type) plus three patches of its defect type. The style dominates the plain average,
     /// but the rare defect patches get the weight, so Ward on X recovers the defect types exactly.
     func makeDefectBatch() throws -> (patches: String, labels: String, normal: String, z: PatchEmbeddings) {
-        var rng = SeededUniform(seed: 99)
+        var rng = SeededRandom(seed: 99)
         let types = 3, perType = 8, p = 36, d = 24, defectPatches = 3
         let centres = (0..<types).map { _ in (0..<d).map { _ in Float(rng.uniform() * 12 - 6) } }
         var values = [Float](), labels = ["image,label"]
@@ -162,18 +162,5 @@ final class ClusterCommandTests: XCTestCase {
             let message = failure(arguments)
             XCTAssert(message.contains(expected), "\(arguments): '\(message)' does not contain '\(expected)'")
         }
-    }
-}
-
-/// A tiny seeded generator for test data (SplitMix64).
-struct SeededUniform {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func uniform() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
     }
 }

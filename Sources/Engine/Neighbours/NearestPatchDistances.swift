@@ -4,6 +4,9 @@
 // matrix is never formed. Peak extra memory: one tile of max(`tileFloats`, P²) Floats (16 MiB by
 // default) plus the squared norms (N·P Floats), the running sums (N·P Doubles) and P Floats of minima.
 
+// The minima use `replace(with:where:)`: measured at 0.5 ns per tile element, where `pointwiseMin`
+// (not lowered to a vector min by Swift 6.3) took 3.5 ns — a fifth of the GEMM's time.
+
 /// Nearest-neighbour distances from every patch of a batch to other bags of patches.
 /// Shapes: N images, P patches per image, D dimensions; results are (N, P) row-major.
 public enum NearestPatchDistances {
@@ -23,7 +26,7 @@ public enum NearestPatchDistances {
         precondition(n >= 2, "the unsupervised mean needs at least two images")
         let norms = squaredNorms(z.values, rows: n * p, dimensions: d)  // (N·P)
         // Row block: enough images for ≥ 512 GEMM rows; column block: what the tile budget leaves.
-        let rowImages = max(1, min(n - 1, 512 / p))
+        let rowImages = max(1, min(n - 1, 2048 / p))
         let colImages = max(1, tileFloats / (rowImages * p * p))
         var tile = [Float](repeating: 0, count: rowImages * p * colImages * p)  // (rowImages·P, colImages·P)
         var columnMinima = [Float](repeating: 0, count: p)
@@ -38,8 +41,12 @@ public enum NearestPatchDistances {
                         norms.withUnsafeBufferPointer { nb in
                             for i0 in stride(from: 0, to: n - 1, by: rowImages) {
                                 let i1 = min(i0 + rowImages, n)
-                                for j0 in stride(from: i0 + 1, to: n, by: colImages) {
-                                    let j1 = min(j0 + colImages, n)
+                                // Equal column blocks: no small remainder GEMM at the end of a row.
+                                let remaining = n - (i0 + 1)
+                                let blocks = (remaining + colImages - 1) / colImages
+                                let width = (remaining + blocks - 1) / blocks
+                                for j0 in stride(from: i0 + 1, to: n, by: width) {
+                                    let j1 = min(j0 + width, n)
                                     let rows = (i1 - i0) * p, cols = (j1 - j0) * p
                                     // tile (rows, cols) = −2 · Z[i0..<i1] · Z[j0..<j1]ᵀ
                                     BLAS.sgemm(
@@ -81,7 +88,7 @@ public enum NearestPatchDistances {
         let r = references.images, rp = references.patches
         let norms = squaredNorms(z.values, rows: n * p, dimensions: d)  // (N·P)
         let referenceNorms = squaredNorms(references.values, rows: r * rp, dimensions: d)  // (R·RP)
-        let rowImages = max(1, min(n, 512 / p))
+        let rowImages = max(1, min(n, 2048 / p))
         let colImages = max(1, min(r, tileFloats / (rowImages * p * rp)))
         var tile = [Float](repeating: 0, count: rowImages * p * colImages * rp)  // (rowImages·P, colImages·RP)
         var minima = [Float](repeating: 0, count: rowImages * p)  // running min of (‖r‖² − 2z·r) per row
@@ -157,7 +164,7 @@ public enum NearestPatchDistances {
         while k + 8 <= count {
             let v = UnsafeRawPointer(g + k).loadUnaligned(as: SIMD8<Float>.self)
                 + UnsafeRawPointer(add + k).loadUnaligned(as: SIMD8<Float>.self)
-            best = pointwiseMin(best, v)
+            best.replace(with: v, where: v .< best)
             k += 8
         }
         var m = best.min()
@@ -184,9 +191,12 @@ public enum NearestPatchDistances {
             while k + 8 <= p {
                 let v = UnsafeRawPointer(g + k).loadUnaligned(as: SIMD8<Float>.self)
                 let b = UnsafeRawPointer(columnNorms + k).loadUnaligned(as: SIMD8<Float>.self)
-                best = pointwiseMin(best, v + b)
-                let c = UnsafeRawPointer(columnMinima + k).loadUnaligned(as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(columnMinima + k).storeBytes(of: pointwiseMin(c, v + aa), as: SIMD8<Float>.self)
+                let s = v + b
+                best.replace(with: s, where: s .< best)
+                var c = UnsafeRawPointer(columnMinima + k).loadUnaligned(as: SIMD8<Float>.self)
+                let t = v + aa
+                c.replace(with: t, where: t .< c)
+                UnsafeMutableRawPointer(columnMinima + k).storeBytes(of: c, as: SIMD8<Float>.self)
                 k += 8
             }
             var rowMin = best.min()
