@@ -82,6 +82,7 @@ final class WardTests: XCTestCase {
         XCTAssertEqual(single.cut(clusters: 1), [0])
         XCTAssertEqual(single.automaticClusterCount(), 1)
         XCTAssertThrowsError(try ImageClustering(same, count: .fixed(5)))
+        XCTAssertThrowsError(try ImageClustering(same, count: .fixed(0)))
     }
 
     func testAutomaticCountFindsSeparatedBlobs() throws {

@@ -25,7 +25,7 @@ public struct ImageClustering: Sendable {
 
     /// Clusters the rows of `x`. A fixed K larger than N is an error naming both.
     public init(_ x: ImageEmbeddings, count: ClusterCount) throws(EmbeddingsError) {
-        if case .fixed(let k) = count, k > x.images {
+        if case .fixed(let k) = count, k < 1 || k > x.images {
             throw .incompatible("cannot form \(k) clusters from \(x.images) images")
         }
         dendrogram = Ward.dendrogram(x)
