@@ -15,10 +15,10 @@ struct ClusterReport {
     let metrics: ClusteringMetrics?
 
     func json() -> String {
-        var out = "{\"clusters\": \(clusters), \"clusters_chosen_by\": \(quoted(chosenBy)), \"assignments\": ["
+        var out = "{\"clusters\": \(clusters), \"clusters_chosen_by\": \(JSONString.quoted(chosenBy)), \"assignments\": ["
         for i in assignments.indices {
-            let image = images[i].map(quoted) ?? String(rows[i])
-            let label = labels.map { ", \"label\": " + quoted($0[i]) } ?? ""
+            let image = images[i].map(JSONString.quoted) ?? String(rows[i])
+            let label = labels.map { ", \"label\": " + JSONString.quoted($0[i]) } ?? ""
             out += (i == 0 ? "" : ", ") + "{\"image\": \(image)\(label), \"cluster\": \(assignments[i])}"
         }
         out += "]"
@@ -37,21 +37,4 @@ struct ClusterReport {
         }
         return out
     }
-}
-
-/// A JSON string literal (RFC 8259 escaping).
-func quoted(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
