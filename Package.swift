@@ -15,7 +15,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "Engine", dependencies: ["CBLAS"], path: "Sources/Engine"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CPNG", "CJPEG"], path: "Sources/Engine"),
         .executableTarget(
             name: "Server",
             dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
