@@ -17,11 +17,13 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // epoll and eventfd: Swift's Glibc module leaves these headers out.
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Engine", dependencies: ["CBLAS", "CPNG", "CJPEG"], path: "Sources/Engine"),
         .executableTarget(
             name: "Server",
-            dependencies: ["Engine", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "CSQLite", "CLinux", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Server"),
         // Release-only benchmarks; never run by `swift test`.
         .executableTarget(name: "Benchmarks", dependencies: ["Engine", "CBLAS"], path: "Sources/Benchmarks"),
