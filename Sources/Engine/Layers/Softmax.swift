@@ -1,0 +1,35 @@
+// Row-wise softmax for attention scores: subtract the row maximum, exponentiate, divide by the sum (torch.softmax
+// and ONNX Softmax along the last axis compute the same, up to rounding). Attention uses the two halves apart:
+// `exponentiate` leaves exp(x − max) and the row sums, and the division is applied to P·V (N×d values) instead
+// of P (N×N). Maximum, exponent and sum are separate loops so that the exponent loop, free of a loop-carried
+// sum, vectorises; rows are split between the cores.
+
+/// Softmax over each row of a row-major matrix.
+enum Softmax {
+    /// x (R, C) ← exp(x − max of its row), and sums (R) ← each row's sum of those exponentials.
+    /// Rows are `stride` floats apart (stride ≥ C).
+    static func exponentiate(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, columns c: Int, stride: Int, sums: UnsafeMutablePointer<Float>
+    ) {
+        precondition(c >= 1 && stride >= c, "Softmax: bad shape")
+        parallelChunks(rows, minimumChunk: max(1, 16_384 / c)) { chunk in
+            for r in chunk {
+                let row = x + r * stride
+                let m = rowMax(row, c)
+                for j in 0..<c { row[j] = fastExp(row[j] - m) }
+                sums[r] = rowSum(row, c)
+            }
+        }
+    }
+
+    /// x (R, C) ← softmax of each row. `sums` is scratch of R floats.
+    static func forward(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, columns c: Int, stride: Int, sums: UnsafeMutablePointer<Float>
+    ) {
+        exponentiate(x, rows: rows, columns: c, stride: stride, sums: sums)
+        for r in 0..<rows {
+            let row = x + r * stride, inv = 1 / sums[r]
+            for j in 0..<c { row[j] *= inv }
+        }
+    }
+}
