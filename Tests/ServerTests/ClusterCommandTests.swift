@@ -151,9 +151,9 @@ final class ClusterCommandTests: XCTestCase {
             ([twoD, "--normal", batch.normal], "--normal applies to patch embeddings"),
             ([twoD, "--clusters", "0"], "--clusters must be a positive integer or 'auto' (got '0')"),
             ([twoD, "--clusters", "4"], "cannot form 4 clusters from 3 images"),
-            ([twoD, "--exclude", "x"], "--exclude needs --labels"),
+            ([twoD, "--exclude", "x"], "--exclude needs labels (--labels, or image sub-folders)"),
             ([batch.patches, "--mode", "sideways"], "unknown --mode 'sideways'"),
-            ([batch.patches, "--mode", "semi-supervised"], "--mode semi-supervised needs --normal NPY"),
+            ([batch.patches, "--mode", "semi-supervised"], "--mode semi-supervised needs --normal"),
             ([batch.patches, "--tau=-1"], "--tau must be a number ≥ 0"),
             ([batch.patches, "--normal", twoD], "must hold patch embeddings (R×P×D)"),
             ([batch.patches, "--labels", batch.labels, "--exclude", "type0", "--exclude", "type1", "--exclude", "type2"], "--exclude removed every image"),
@@ -161,6 +161,76 @@ final class ClusterCommandTests: XCTestCase {
         for (arguments, expected) in cases {
             let message = failure(arguments)
             XCTAssert(message.contains(expected), "\(arguments): '\(message)' does not contain '\(expected)'")
+        }
+    }
+}
+
+/// `cluster DIR`: a folder of the project's own test images through the real EfficientNet-Lite0 weights.
+final class ClusterImageFolderTests: XCTestCase {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func weightsOrSkip() throws -> String {
+        let weights = root.appendingPathComponent("weights")
+        if !FileManager.default.fileExists(atPath: weights.appendingPathComponent("efficientnet_lite0.safetensors").path) {
+            // CI runs `make test`, which fetches the weights first: there a missing file is a failure.
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("weights/efficientnet_lite0.safetensors missing in CI") }
+            throw XCTSkip("weights/ missing ---> HINT: run `make weights`")
+        }
+        return weights.path
+    }
+
+    /// Two "defect types" of three images each, copied from Tests/Fixtures/images.
+    func makeFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("folder-cli-\(UUID().uuidString)")
+        let images = root.appendingPathComponent("Tests/Fixtures/images")
+        let groups = ["photo": ["pillow_rgb_300x200.png", "jpeg_optimized_300x200.jpg", "pillow_rgba_64x48.png"],
+                      "gray": ["pillow_gray_64x48.png", "jpeg_gray_37x23.jpg", "png_gray16_37x23.png"]]
+        for (label, files) in groups {
+            let sub = folder.appendingPathComponent(label)
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            for file in files { try FileManager.default.copyItem(at: images.appendingPathComponent(file), to: sub.appendingPathComponent(file)) }
+        }
+        return folder
+    }
+
+    func testImageFolderRunsThroughTheBackboneWithSavedPatchEmbeddings() throws {
+        let weights = try weightsOrSkip()
+        let folder = try makeFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let zPath = folder.appendingPathComponent("z.npy").path
+        let registry = root.appendingPathComponent("config/backbones.json").path
+        let report = try ClusterRun(options: ClusterCommand.parse([
+            folder.path, "--backbone", "efficientnet-lite0", "--registry", registry, "--weights-dir", weights,
+            "--save-patch-embeddings", zPath, "--tau", "1"])).execute()
+        XCTAssertEqual(report.clusters, 2)
+        XCTAssertEqual(report.labels, ["gray", "gray", "gray", "photo", "photo", "photo"])
+        XCTAssertEqual(report.images.compactMap { $0 }, ["gray/jpeg_gray_37x23.jpg", "gray/pillow_gray_64x48.png", "gray/png_gray16_37x23.png",
+                                                         "photo/jpeg_optimized_300x200.jpg", "photo/pillow_rgb_300x200.png", "photo/pillow_rgba_64x48.png"])
+        // Z: 6 images × 28·28 patches × Dt 2048, and clustering it again from the .npy gives the same answer.
+        let z = try NPYArray.read(from: URL(fileURLWithPath: zPath))
+        XCTAssertEqual(z.shape, [6, 784, 2048])
+        let labels = folder.appendingPathComponent("labels.csv")
+        try (["image,label"] + zip(report.images, report.labels!).map { "\($0!),\($1)" }).joined(separator: "\n")
+            .write(to: labels, atomically: true, encoding: .utf8)
+        let again = try ClusterRun(options: ClusterCommand.parse([zPath, "--labels", labels.path, "--tau", "1"])).execute()
+        XCTAssertEqual(again.assignments, report.assignments)
+    }
+
+    func testImageFolderErrorsNameTheProblem() throws {
+        let folder = try makeFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let registry = root.appendingPathComponent("config/backbones.json").path
+        func message(_ arguments: [String]) -> String {
+            do { _ = try ClusterRun(options: ClusterCommand.parse(arguments)).execute(); return "" } catch { return ClusterCommand.message(for: error) }
+        }
+        XCTAssert(message([folder.path, "--backbone", "resnet9000", "--registry", registry]).contains("unknown backbone 'resnet9000'; known: dinov2-vits14, efficientnet-lite0"))
+        XCTAssert(message([folder.path, "--backbone", "wide-resnet50-2", "--registry", registry, "--weights-dir", folder.path])
+            .contains("weights for backbone 'wide-resnet50-2' not found"))
+        XCTAssert(message([folder.path, "--labels", "x.csv", "--registry", registry]).contains("--labels is for .npy input"))
+        XCTAssert(message([folder.path, "--mode", "semi-supervised", "--registry", registry]).contains("needs --normal"))
+        try Data("not a png".utf8).write(to: folder.appendingPathComponent("gray/broken.png"))
+        if let weights = try? weightsOrSkip() {
+            XCTAssert(message([folder.path, "--backbone", "efficientnet-lite0", "--registry", registry, "--weights-dir", weights]).contains("broken.png: "))
         }
     }
 }

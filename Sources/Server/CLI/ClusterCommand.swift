@@ -1,6 +1,7 @@
-// `anomaly-clustering cluster INPUT`: the offline main job on stored embeddings. INPUT is an .npy of
-// per-image embeddings X (N×D) or of patch embeddings Z (N×P×D); for Z the patch weights α are computed
-// first. Errors are one line naming the problem, with a non-zero exit.
+// `anomaly-clustering cluster INPUT`: the offline main job. INPUT is a folder of images (sub-folder names
+// are the ground-truth labels), an .npy of patch embeddings Z (N×P×D), or one of per-image embeddings X
+// (N×D). Images become Z through a backbone; Z becomes X through the patch weights α; X is clustered.
+// Errors are one line naming the problem, with a non-zero exit.
 import ArgumentParser
 import Engine
 import Foundation
@@ -8,18 +9,30 @@ import Foundation
 struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Cluster images from embeddings stored as .npy.",
+        abstract: "Cluster a folder of images, or embeddings stored as .npy.",
         discussion: """
             Excluded labels (--exclude) are dropped at clustering time; as in the reference protocol they still
             serve as references for the unsupervised weights. With --clusters auto, K maximises the
             Calinski–Harabasz index over 2…20 on the Ward tree.
             """)
 
-    @Argument(help: "Embeddings .npy: per-image (N×D) or patch embeddings (N×P×D), float32 or float64.")
+    @Argument(help: "A folder of PNG/JPEG images (sub-folders = labels), or an .npy of patch embeddings (N×P×D) or image embeddings (N×D).")
     var input: String
 
-    @Option(help: "CSV with `image` and `label` columns, one row per image in INPUT order.")
+    @Option(help: "CSV with `image` and `label` columns, one row per image in INPUT order (.npy input only).")
     var labels: String?
+
+    @Option(help: "Backbone for image folders, from the registry (default: the registry's default).")
+    var backbone: String?
+
+    @Option(help: "Backbone registry.")
+    var registry = "config/backbones.json"
+
+    @Option(help: "Folder of converted weights (`make weights`).")
+    var weightsDir = "weights"
+
+    @Option(help: "Write the patch embeddings Z computed from the images (N×P×D) as .npy.")
+    var savePatchEmbeddings: String?
 
     @Option(help: "Drop images with this label before clustering (repeatable; needs --labels).")
     var exclude: [String] = []
@@ -33,7 +46,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "Softmax temperature τ ≥ 0 in distance units; 0 is arg-max (default 2).")
     var tau: Double?
 
-    @Option(help: "Patch embeddings (R×P×D .npy) of normal reference images, for semi-supervised mode.")
+    @Option(help: "Normal reference images for semi-supervised mode: a folder of images (image input) or an R×P×D .npy.")
     var normal: String?
 
     @Option(help: "Write the image embeddings X that were clustered (rows after --exclude) as .npy.")
@@ -57,55 +70,122 @@ struct ClusterRun {
 
     init(options: ClusterCommand) { self.options = options }
 
-    func execute() throws -> ClusterReport {
-        let o = options
-        let array = try NPYArray.read(from: URL(fileURLWithPath: o.input))
-        let names = try o.labels.map { try LabelsCSV.read(from: URL(fileURLWithPath: $0)) }
-        let n = array.shape.first ?? 0
-        if let names, names.labels.count != n {
-            throw CLIError("\(o.labels!) has \(names.labels.count) rows but \(o.input) has \(n) images")
-        }
-        if !o.exclude.isEmpty && names == nil { throw CLIError("--exclude needs --labels") }
+    /// What INPUT gave: image names and labels (if known), and either Z or X.
+    struct Batch {
+        var names: [String?]
+        var labels: [String]?
+        var patches: PatchEmbeddings?
+        var images: ImageEmbeddings?
+        var references: PatchEmbeddings?
+    }
 
-        // X for every input image (before exclusion), and α when INPUT holds patch embeddings.
-        let x: ImageEmbeddings
-        var alpha: [Float]?
+    func execute() throws -> ClusterReport {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: options.input, isDirectory: &isDirectory)
+        // Options are checked before any image is decoded or any weight is computed.
+        let mode = try resolveMode()
+        let tau = options.tau ?? 2
+        guard tau >= 0, !tau.isNaN else { throw CLIError("--tau must be a number ≥ 0 (got \(tau))") }
+        if let text = options.clusters, ClusterCount(argument: text) == nil {
+            throw CLIError("--clusters must be a positive integer or 'auto' (got '\(text)')")
+        }
+        let batch = exists && isDirectory.boolValue ? try loadImages() : try loadEmbeddings()
+        return try cluster(batch, mode: mode, tau: tau)
+    }
+
+    /// A folder of images through the backbone: Z for the images and, with --normal, for the references.
+    func loadImages() throws -> Batch {
+        let o = options
+        if o.labels != nil { throw CLIError("--labels is for .npy input; an image folder takes labels from its sub-folders") }
+        let registry = try BackboneRegistry.load(from: URL(fileURLWithPath: o.registry))
+        let spec = try registry.spec(named: o.backbone ?? registry.defaultBackbone)
+        let files = try ImageFolder.list(URL(fileURLWithPath: o.input))
+        let labelled = files.allSatisfy { $0.label != nil }
+        let normals = try o.normal.map { try ImageFolder.list(URL(fileURLWithPath: $0)) }
+        let extractor = try FeatureExtractor(spec: spec, weightsDirectory: URL(fileURLWithPath: o.weightsDir))
+        let z = try embed(files.map(\.url), with: extractor, what: "images")
+        if let path = o.savePatchEmbeddings {
+            try NPYArray(shape: [z.images, z.patches, z.dimensions], values: z.values).write(to: URL(fileURLWithPath: path))
+        }
+        let references = try normals.map { try embed($0.map(\.url), with: extractor, what: "normal references") }
+        return Batch(
+            names: files.map(\.name), labels: labelled ? files.map { $0.label! } : nil,
+            patches: z, images: nil, references: references)
+    }
+
+    /// Z through `extractor`, with progress in images/s on stderr.
+    func embed(_ urls: [URL], with extractor: FeatureExtractor, what: String) throws -> PatchEmbeddings {
+        let start = Date()
+        let z = try extractor.patchEmbeddings(of: urls) { done in
+            let seconds = Date().timeIntervalSince(start)
+            FileHandle.standardError.write(Data(String(
+                format: "\r%@ %@: %d/%d images, %.1f images/s", extractor.spec.name, what, done, urls.count,
+                Double(done) / max(seconds, 1e-9)).utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        return z
+    }
+
+    /// An .npy of Z (N×P×D) or X (N×D), with names and labels from --labels.
+    func loadEmbeddings() throws -> Batch {
+        let o = options
+        if o.backbone != nil || o.savePatchEmbeddings != nil {
+            throw CLIError("--backbone and --save-patch-embeddings apply to an image folder, but \(o.input) is not a folder")
+        }
+        let array = try NPYArray.read(from: URL(fileURLWithPath: o.input))
+        let table = try o.labels.map { try LabelsCSV.read(from: URL(fileURLWithPath: $0)) }
+        let n = array.shape.first ?? 0
+        if let table, table.labels.count != n {
+            throw CLIError("\(o.labels!) has \(table.labels.count) rows but \(o.input) has \(n) images")
+        }
+        var batch = Batch(names: table?.images ?? Array(repeating: nil, count: n), labels: table?.labels)
         switch array.shape.count {
         case 2:
             for (flag, given) in [("--mode", o.mode != nil), ("--tau", o.tau != nil), ("--normal", o.normal != nil), ("--save-alpha", o.saveAlpha != nil)] where given {
                 throw CLIError("\(flag) applies to patch embeddings (N×P×D), but \(o.input) holds per-image embeddings of shape \(shapeText(array.shape))")
             }
-            x = try ImageEmbeddings(images: array.shape[0], dimensions: array.shape[1], values: array.values)
+            batch.images = try ImageEmbeddings(images: array.shape[0], dimensions: array.shape[1], values: array.values)
         case 3:
-            let z = try PatchEmbeddings(images: array.shape[0], patches: array.shape[1], dimensions: array.shape[2], values: array.values)
-            let mode = try resolveMode()
-            var references: PatchEmbeddings?
+            batch.patches = try PatchEmbeddings(images: array.shape[0], patches: array.shape[1], dimensions: array.shape[2], values: array.values)
             if let path = o.normal {
                 let r = try NPYArray.read(from: URL(fileURLWithPath: path))
                 guard r.shape.count == 3 else {
                     throw CLIError("\(path) must hold patch embeddings (R×P×D); it has shape \(shapeText(r.shape))")
                 }
-                guard r.shape[2] == z.dimensions else {
-                    throw CLIError("\(path) has \(r.shape[2]) dimensions per patch but \(o.input) has \(z.dimensions)")
+                guard r.shape[2] == array.shape[2] else {
+                    throw CLIError("\(path) has \(r.shape[2]) dimensions per patch but \(o.input) has \(array.shape[2])")
                 }
-                references = try PatchEmbeddings(images: r.shape[0], patches: r.shape[1], dimensions: r.shape[2], values: r.values)
+                batch.references = try PatchEmbeddings(images: r.shape[0], patches: r.shape[1], dimensions: r.shape[2], values: r.values)
             }
-            let tau = o.tau ?? 2
-            guard tau >= 0, !tau.isNaN else { throw CLIError("--tau must be a number ≥ 0 (got \(tau))") }
-            let scores = try PatchWeights.scores(z, mode: mode, references: references)
-            let a = try PatchWeights.softmax(scores: scores, images: z.images, patches: z.patches, tau: tau)
-            alpha = a
-            x = PatchWeights.weightedAverage(z, alpha: a)
         default:
             throw CLIError("\(o.input) has shape \(shapeText(array.shape)); expected N×D image embeddings or N×P×D patch embeddings")
         }
+        return batch
+    }
+
+    /// α and X from Z (when given), then exclusion, Ward and metrics.
+    func cluster(_ batch: Batch, mode: PatchWeightMode, tau: Double) throws -> ClusterReport {
+        let o = options
+        let names = batch.labels
+        if !o.exclude.isEmpty && names == nil { throw CLIError("--exclude needs labels (--labels, or image sub-folders)") }
+        var alpha: [Float]?
+        let x: ImageEmbeddings
+        if let z = batch.patches {
+            let scores = try PatchWeights.scores(z, mode: mode, references: batch.references)
+            let a = try PatchWeights.softmax(scores: scores, images: z.images, patches: z.patches, tau: tau)
+            alpha = a
+            x = PatchWeights.weightedAverage(z, alpha: a)
+        } else {
+            x = batch.images!
+        }
+        let n = x.images
 
         // Drop excluded labels, then cluster.
         let excluded = Set(o.exclude)
-        let kept = (0..<n).filter { names == nil || !excluded.contains(names!.labels[$0]) }
+        let kept = (0..<n).filter { names == nil || !excluded.contains(names![$0]) }
         guard !kept.isEmpty else { throw CLIError("--exclude removed every image") }
         let clustered = x.selecting(images: kept)
-        let keptLabels = names.map { n in kept.map { n.labels[$0] } }
+        let keptLabels = names.map { labels in kept.map { labels[$0] } }
         let (count, chosenBy) = try resolveClusterCount(labels: keptLabels)
         let result = try ImageClustering(clustered, count: count)
 
@@ -119,7 +199,7 @@ struct ClusterRun {
         let metrics = keptLabels.map { ClusteringMetrics(trueLabels: $0, clusters: result.assignments) }
         return ClusterReport(
             clusters: result.clusters, chosenBy: chosenBy,
-            images: kept.map { names?.images[$0] }, rows: kept, labels: keptLabels,
+            images: kept.map { batch.names[$0] }, rows: kept, labels: keptLabels,
             assignments: result.assignments, metrics: metrics)
     }
 
@@ -128,7 +208,7 @@ struct ClusterRun {
         guard let mode = PatchWeightMode(name: name) else {
             throw CLIError("unknown --mode '\(name)'; expected unsupervised, semi-supervised (or supervised) or average")
         }
-        if mode == .semiSupervised && options.normal == nil { throw CLIError("--mode semi-supervised needs --normal NPY") }
+        if mode == .semiSupervised && options.normal == nil { throw CLIError("--mode semi-supervised needs --normal (a folder of normal images, or their patch embeddings as .npy)") }
         if mode != .semiSupervised && options.normal != nil { throw CLIError("--normal is only used with --mode semi-supervised") }
         return mode
     }
