@@ -21,15 +21,7 @@ func median(_ repeats: Int, _ body: () -> Void) -> Double {
     return times.sorted()[times.count / 2]
 }
 
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SeededRandom {
     /// Roughly normal: sum of four uniforms, centred and scaled (cheap for 50 M values).
     mutating func values(_ count: Int) -> [Float] {
         (0..<count).map { _ in
@@ -42,7 +34,7 @@ struct Random {
 
 /// GFLOP/s of one row-major sgemm M×N×K (median of `repeats`).
 func sgemmRate(m: Int, n: Int, k: Int, repeats: Int) -> Double {
-    var rng = Random(state: 1)
+    var rng = SeededRandom(seed: 1)
     let a = rng.values(m * k), b = rng.values(n * k)
     var c = [Float](repeating: 0, count: m * n)
     let t = median(repeats) {
@@ -74,7 +66,7 @@ print("OpenBLAS: \(BLAS.configuration); threads \(BLAS.threads); OPENBLAS_CORETY
 
 // 1. Unsupervised scores.
 let n = quick ? 16 : 64, p = 784, d = 1024
-var rng = Random(state: 2026)
+var rng = SeededRandom(seed: 2026)
 let z = try PatchEmbeddings(images: n, patches: p, dimensions: d, values: rng.values(n * p * d))
 var scores = [Float]()
 let tUnsupervised = median(quick ? 1 : 2) { scores = NearestPatchDistances.meanOverOtherImages(z) }

@@ -70,21 +70,9 @@ func imageFixtureBytes(_ name: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: imageFixture(name)))
 }
 
-/// SplitMix64, so the mutation tests are reproducible from the printed seed.
-struct ImageTestRandom {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int {
-        Int(next() % UInt64(bound))
-    }
+/// Engine's SplitMix64, so the mutation tests are reproducible from the printed seed.
+extension SeededRandom {
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
 final class ImageDecoderTests: XCTestCase {
@@ -279,7 +267,7 @@ final class ImageDecoderTests: XCTestCase {
     /// ImageError. What matters is that libpng and libjpeg never abort, exit or print.
     func testMutatedFilesNeverCrash() throws {
         let seed: UInt64 = 0x1A6E_5EED
-        var random = ImageTestRandom(state: seed)
+        var random = SeededRandom(seed: seed)
         var refused = 0
         var decoded = 0
         for file in ["png_rgba8_interlaced_37x23.png", "png_palette8_trns_37x23.png",

@@ -139,7 +139,7 @@ final class PreprocessingTests: XCTestCase {
     /// than twice as tall as wide (vertical pass first under `.pillow13`).
     func testCropWindowEqualsCroppedFullResize() throws {
         let seed: UInt64 = 0xC0FF_EE11
-        var random = ImageTestRandom(state: seed)
+        var random = SeededRandom(seed: seed)
         for trial in 0..<60 {
             let width = 1 + random.below(trial % 3 == 0 ? 30 : 90)
             let height = 1 + random.below(90)

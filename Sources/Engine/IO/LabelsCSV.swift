@@ -20,27 +20,13 @@ public struct LabelsCSV: Sendable {
     /// Errors name the file by its last path component.
     public static func read(from url: URL, maxBytes: Int = 64 << 20) throws(LabelsCSVError) -> LabelsCSV {
         let file = url.lastPathComponent
-        // Size and kind first: a FIFO or device has no size and could be read without bound.
-        let size: Int
-        do {
-            let attributes = try url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey])
-            guard attributes.isRegularFile == true else {
-                throw LabelsCSVError.unreadable(file: file, reason: "not a regular file")
-            }
-            size = attributes.fileSize ?? 0
-        } catch let error as LabelsCSVError {
-            throw error
-        } catch {
-            throw .unreadable(file: file, reason: error.localizedDescription)
-        }
-        guard size <= maxBytes else { throw .fileTooLarge(file: file, bytes: size, limit: maxBytes) }
         let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw .unreadable(file: file, reason: error.localizedDescription)
+        do { data = try readBoundedFile(url, maxBytes: maxBytes, mapped: false) } catch {
+            switch error {
+            case .unreadable(let reason): throw .unreadable(file: file, reason: reason)
+            case .tooLarge(let bytes): throw .fileTooLarge(file: file, bytes: bytes, limit: maxBytes)
+            }
         }
-        guard data.count <= maxBytes else { throw .fileTooLarge(file: file, bytes: data.count, limit: maxBytes) }
         guard let text = decodeUTF8(data) else {
             throw .notUTF8(file: file, line: firstInvalidUTF8Line(data))
         }

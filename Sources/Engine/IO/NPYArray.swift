@@ -36,30 +36,13 @@ public struct NPYArray: Sendable {
     /// occupies anonymous memory. Errors name the file (its last path component).
     public static func read(from url: URL, maxBytes: Int = 1 << 36) throws(NPYError) -> NPYArray {
         let file = url.lastPathComponent
-        // Check the size and kind first: a FIFO or a device (e.g. /dev/zero) has no meaningful
-        // size and would otherwise be read without bound.
-        let size: Int
-        do {
-            let attributes = try url.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey])
-            guard attributes.isRegularFile == true else {
-                throw NPYError.unreadable(file: file, reason: "not a regular file")
-            }
-            size = attributes.fileSize ?? 0
-        } catch let error as NPYError {
-            throw error
-        } catch {
-            throw .unreadable(file: file, reason: error.localizedDescription)
-        }
-        guard size <= maxBytes else { throw .fileTooLarge(file: file, bytes: size, limit: maxBytes) }
-
         let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw .unreadable(file: file, reason: error.localizedDescription)
+        do { data = try readBoundedFile(url, maxBytes: maxBytes, mapped: true) } catch {
+            switch error {
+            case .unreadable(let reason): throw .unreadable(file: file, reason: reason)
+            case .tooLarge(let bytes): throw .fileTooLarge(file: file, bytes: bytes, limit: maxBytes)
+            }
         }
-        // The file may have grown between the size check and the mapping.
-        guard data.count <= maxBytes else { throw .fileTooLarge(file: file, bytes: data.count, limit: maxBytes) }
         return try NPYArray(parsing: data, source: file)
     }
 
