@@ -1,0 +1,106 @@
+// End-to-end golden for the feature chain with the real EfficientNet-Lite0 weights: PNG decode →
+// Pillow-exact Resize(256)/CenterCrop(224) → (v−127)/128 → blocks 4 and 10 → PatchCore aggregation
+// (Dp 1024, Dt 2048) → Z, then unsupervised α (τ = 2) and X = Σ α z, against the Python oracle chain of
+// tools/make_pipeline_goldens.py (fixtures in Tests/Fixtures/pipeline, see its README.md).
+import Engine
+import Foundation
+import XCTest
+
+final class FeatureExtractorTests: XCTestCase {
+    /// The package root (…/Tests/EngineTests/<this file> → three levels up).
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    var fixtures: URL { root.appendingPathComponent("Tests/Fixtures/pipeline") }
+    let images = ["gradient_blobs_300x260.png", "gradient_blobs_256x256.png",
+                  "gradient_blobs_320x240.png", "gradient_blobs_240x320.png"]
+
+    func weightsOrSkip() throws -> URL {
+        let weights = root.appendingPathComponent("weights")
+        if !FileManager.default.fileExists(atPath: weights.appendingPathComponent("efficientnet_lite0.safetensors").path) {
+            // CI runs `make test`, which fetches the weights first: there a missing file is a failure.
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("weights/efficientnet_lite0.safetensors missing in CI") }
+            throw XCTSkip("weights/ missing ---> HINT: run `make weights`")
+        }
+        return weights
+    }
+
+    func fixture(_ name: String) throws -> NPYArray {
+        try NPYArray.read(from: fixtures.appendingPathComponent(name))
+    }
+
+    /// Largest |actual − expected|, asserted ≤ tolerance and printed on success too so drift is visible.
+    @discardableResult
+    func assertClose(_ actual: [Float], _ expected: [Float], tolerance: Double, _ label: String,
+                     file: StaticString = #filePath, line: UInt = #line) -> Double {
+        XCTAssertEqual(actual.count, expected.count, "\(label): count", file: file, line: line)
+        guard actual.count == expected.count, !expected.isEmpty else { return .infinity }
+        var worst = 0, difference = -1.0
+        for i in 0..<actual.count {
+            let d = actual[i].isNaN ? Double.infinity : abs(Double(actual[i]) - Double(expected[i]))
+            if d > difference { (worst, difference) = (i, d) }
+        }
+        print("\(label): max |Δ| \(difference) at \(worst) (got \(actual[worst]), want \(expected[worst])), tolerance \(tolerance)")
+        XCTAssertLessThanOrEqual(difference, tolerance,
+                                 "\(label): index \(worst) got \(actual[worst]) want \(expected[worst])", file: file, line: line)
+        return difference
+    }
+
+    func testEfficientNetLite0ChainMatchesPythonOracle() throws {
+        let weights = try weightsOrSkip()
+        let registry = try BackboneRegistry.load(from: root.appendingPathComponent("config/backbones.json"))
+        let spec = try registry.spec(named: "efficientnet-lite0")
+        let extractor = try FeatureExtractor(spec: spec, weightsDirectory: weights)
+        let urls = images.map { fixtures.appendingPathComponent("images").appendingPathComponent($0) }
+        let z = try extractor.patchEmbeddings(of: urls)
+        XCTAssertEqual([z.images, z.patches, z.dimensions], [4, 784, 2048])
+        let (n, p, d) = (z.images, z.patches, z.dimensions)
+
+        // Z rows: 64 seeded patch indices per image (first and last included), ≤ 1e-3·max|ref|.
+        let rows = try fixture("rows.npy")
+        let expectedRows = try fixture("z_rows.npy")
+        XCTAssertEqual(rows.shape, [n, 64])
+        XCTAssertEqual(expectedRows.shape, [n, 64, d])
+        var kept = [Float]()
+        kept.reserveCapacity(expectedRows.values.count)
+        for i in 0..<n {
+            for k in 0..<64 {
+                let row = (i * p + Int(rows.values[i * 64 + k])) * d
+                kept.append(contentsOf: z.values[row..<(row + d)])
+            }
+        }
+        let zScale = Double(expectedRows.values.map { abs($0) }.max()!)
+        assertClose(kept, expectedRows.values, tolerance: 1e-3 * zScale, "Z rows")
+
+        // Per-image statistics of the full Z, relative 1e-4. The sum of ~1.6 M values of either sign can
+        // cancel, so its tolerance is relative to a Σ|z|-sized quantity (√count·max|z|).
+        let summary = try fixture("z_summary.npy")
+        XCTAssertEqual(summary.shape, [n, 3])
+        for i in 0..<n {
+            let slice = z.values[(i * p * d)..<((i + 1) * p * d)]
+            var sum = 0.0, squares = 0.0, maxAbs: Float = 0
+            for v in slice { sum += Double(v); squares += Double(v) * Double(v); maxAbs = max(maxAbs, abs(v)) }
+            let (wantSum, wantSquares, wantMax) = (Double(summary.values[i * 3]), Double(summary.values[i * 3 + 1]), Double(summary.values[i * 3 + 2]))
+            print("image \(i): sum \(sum) (want \(wantSum)), sum of squares \(squares) (want \(wantSquares)), max|z| \(maxAbs) (want \(wantMax))")
+            XCTAssertEqual(sum, wantSum, accuracy: 1e-4 * Double(slice.count).squareRoot() * wantMax, "image \(i) sum")
+            XCTAssertEqual(squares, wantSquares, accuracy: 1e-4 * wantSquares, "image \(i) sum of squares")
+            XCTAssertEqual(Double(maxAbs), wantMax, accuracy: 1e-4 * wantMax, "image \(i) max|z|")
+        }
+
+        // α: unsupervised scores (float32 GEMM distances here, float64 in the oracle), softmax at τ = 2.
+        let scores = try PatchWeights.scores(z, mode: .unsupervised)
+        let alpha = try PatchWeights.softmax(scores: scores, images: n, patches: p, tau: 2)
+        let expectedScores = try fixture("scores.npy")
+        XCTAssertEqual(expectedScores.shape, [n, p])
+        let scoreScale = Double(expectedScores.values.map { abs($0) }.max()!)
+        assertClose(scores, expectedScores.values, tolerance: 1e-3 * scoreScale, "unsupervised scores")
+        let expectedAlpha = try fixture("alpha.npy")
+        XCTAssertEqual(expectedAlpha.shape, [n, p])
+        assertClose(alpha, expectedAlpha.values, tolerance: 1e-4, "alpha (tau 2)")
+
+        // X = Σ α z with the engine's own α, ≤ 1e-3·max|ref|.
+        let x = PatchWeights.weightedAverage(z, alpha: alpha)
+        let expectedX = try fixture("x.npy")
+        XCTAssertEqual(expectedX.shape, [n, d])
+        let xScale = Double(expectedX.values.map { abs($0) }.max()!)
+        assertClose(x.values, expectedX.values, tolerance: 1e-3 * xScale, "X")
+    }
+}
