@@ -6,7 +6,7 @@ APT_PACKAGES := libopenblas-dev libpng-dev libsqlite3-dev libjpeg62-turbo-dev
 export OPENBLAS_CORETYPE ?= Haswell
 SEED := Tests/Fixtures/seed-dino-vitb8/bottle
 
-.PHONY: setup weights build run test bench
+.PHONY: setup weights build run test bench bench-backbones
 setup:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -33,3 +33,7 @@ test: setup weights
 
 bench: setup
 	swift run -c release Benchmarks
+
+# Backbones beside their peers (onnxruntime, PyTorch CPU) in one run; needs torch and onnxruntime for python3.
+bench-backbones: setup weights
+	swift run -c release BackboneBenchmarks

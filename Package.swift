@@ -27,6 +27,7 @@ let package = Package(
             path: "Sources/Server"),
         // Release-only benchmarks; never run by `swift test`.
         .executableTarget(name: "Benchmarks", dependencies: ["Engine", "CBLAS"], path: "Sources/Benchmarks"),
+        .executableTarget(name: "BackboneBenchmarks", dependencies: ["Engine"], path: "Sources/BackboneBenchmarks"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], path: "Tests/EngineTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"], path: "Tests/ServerTests"),
     ]
