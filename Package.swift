@@ -3,6 +3,15 @@
 // executable (command line; the HTTP server comes later). System libraries are wrapped in small targets.
 import PackageDescription
 
+// The engine's own loops (softmax, GELU, depthwise convolutions, the distance reductions) are compiled for
+// Haswell-level x86-64 (AVX2, FMA) rather than baseline SSE2: measured 15–20 % faster on the ViT forward pass. Every
+// machine this service targets has AVX2; other architectures build with the defaults.
+#if arch(x86_64)
+let engineSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let engineSettings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "anomaly-clustering",
     platforms: [.macOS(.v14)],
@@ -20,7 +29,7 @@ let package = Package(
         // epoll and eventfd: Swift's Glibc module leaves these headers out.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Engine", dependencies: ["CBLAS", "CPNG", "CJPEG"], path: "Sources/Engine"),
+        .target(name: "Engine", dependencies: ["CBLAS", "CPNG", "CJPEG"], path: "Sources/Engine", swiftSettings: engineSettings),
         .executableTarget(
             name: "Server",
             dependencies: ["Engine", "CSQLite", "CLinux", .product(name: "ArgumentParser", package: "swift-argument-parser")],
