@@ -10,11 +10,7 @@ struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
         abstract: "Cluster a folder of images, or embeddings stored as .npy.",
-        discussion: """
-            Excluded labels (--exclude) are dropped at clustering time; as in the reference protocol they still
-            serve as references for the unsupervised weights. With --clusters auto, K maximises the
-            Calinski–Harabasz index over 2…20 on the Ward tree.
-            """)
+        discussion: "Excluded labels (--exclude) are dropped at clustering time; as in the reference protocol they still serve as references for the unsupervised weights. With --clusters auto, K maximises the Calinski–Harabasz index over 2…20 on the Ward tree.")
 
     @Argument(help: "A folder of PNG/JPEG images (sub-folders = labels), or an .npy of patch embeddings (N×P×D) or image embeddings (N×D).")
     var input: String
@@ -34,7 +30,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "Write the patch embeddings Z computed from the images (N×P×D) as .npy.")
     var savePatchEmbeddings: String?
 
-    @Option(help: "Drop images with this label before clustering (repeatable; needs --labels).")
+    @Option(help: "Drop images with this label before clustering (repeatable; needs labels from --labels or sub-folders).")
     var exclude: [String] = []
 
     @Option(help: "Number of clusters, or `auto` (default: number of distinct labels, else auto).")
