@@ -11,6 +11,17 @@ func reorderToChannelMajor(_ out: UnsafeMutablePointer<Float>, _ images: UnsafeP
     }
 }
 
+/// Checks a batch of RGB images (B, 3, H, W) and copies it into the workspace's input buffer as (3, B, H, W).
+func channelMajorInput(
+    _ images: [Float], batch: Int, height: Int, width: Int, workspace: ConvWorkspace
+) -> UnsafeMutablePointer<Float> {
+    precondition(batch >= 1 && height >= 1 && width >= 1, "empty input")
+    precondition(images.count == batch * 3 * height * width, "images: \(images.count) values for (\(batch), 3, \(height), \(width))")
+    let x = workspace.buffer(.input, count: images.count)  // (3, B, H, W)
+    images.withUnsafeBufferPointer { reorderToChannelMajor(x, $0.baseAddress!, batch: batch, channels: 3, plane: height * width) }
+    return x
+}
+
 /// Splits a (C, B, H, W) activation into one (C, H, W) feature map per image.
 func featureMaps(channelMajor source: UnsafePointer<Float>, batch: Int, shape: FeatureShape) -> [FeatureMap] {
     let plane = shape.height * shape.width

@@ -98,10 +98,7 @@ public struct EfficientNetLite: Sendable {
     public func forward(
         _ images: [Float], batch: Int, height: Int, width: Int, workspace: ConvWorkspace = ConvWorkspace()
     ) -> [[FeatureMap]] {
-        precondition(batch >= 1 && height >= 1 && width >= 1, "empty input")
-        precondition(images.count == batch * 3 * height * width, "images: \(images.count) values for (\(batch), 3, \(height), \(width))")
-        let x = workspace.buffer(.input, count: images.count)  // (3, B, H, W)
-        images.withUnsafeBufferPointer { reorderToChannelMajor(x, $0.baseAddress!, batch: batch, channels: 3, plane: height * width) }
+        let x = channelMajorInput(images, batch: batch, height: height, width: width, workspace: workspace)  // (3, B, H, W)
         // stem
         let g = stem.geometry(height: height, width: width)
         var (h, w) = (g.outHeight, g.outWidth)
