@@ -1,0 +1,159 @@
+// The options of a clustering job, as a client sends them: a JSON object (multipart `options` part) or
+// query parameters (tar uploads). Every name and value is checked here, once, so that an unknown option
+// or a bad value is a 400 naming it, and the worker only ever sees valid options.
+import Engine
+import Foundation
+
+/// What a job computes. Encoded back to JSON in the job resource.
+struct JobOptions: Equatable, Sendable {
+    var backbone: String
+    var mode: PatchWeightMode
+    /// Softmax temperature τ ≥ 0 (distance units).
+    var tau: Double
+    /// nil: the number of distinct labels when the images are labelled, else automatic.
+    var clusters: ClusterCount?
+    var exclude: [String]
+    /// Override the backbone's resize / crop (pixels).
+    var resize: Int?
+    var crop: Int?
+
+    static let names: Set<String> = ["backbone", "mode", "tau", "clusters", "exclude", "resize", "crop"]
+    /// Largest options document accepted.
+    static let maxBytes = 64 << 10
+
+    /// The defaults: the registry's default backbone, unsupervised, τ = 2.
+    static func defaults(_ registry: BackboneRegistry) -> JobOptions {
+        JobOptions(backbone: registry.defaultBackbone, mode: .unsupervised, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil)
+    }
+
+    /// Options from a JSON object; absent fields keep their defaults.
+    static func parse(json data: [UInt8], registry: BackboneRegistry) throws(JobOptionsError) -> JobOptions {
+        guard data.count <= maxBytes else { throw .invalid("options exceed \(maxBytes) bytes") }
+        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(data)) else {
+            throw .invalid("options must be a JSON object")
+        }
+        var fields = [String: Field]()
+        for (name, value) in object {
+            switch value {
+            case .number(let n): fields[name] = .number(n)
+            case .string(let s): fields[name] = .text(s)
+            case .array(let items):
+                let strings = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+                fields[name] = .list(strings.count == items.count ? strings : nil)
+            case .other: fields[name] = .other
+            }
+        }
+        return try build(fields, registry: registry)
+    }
+
+    /// Options from query parameters (`?mode=average&exclude=combined&exclude=other`).
+    static func parse(query items: [(name: String, value: String)], registry: BackboneRegistry) throws(JobOptionsError) -> JobOptions {
+        var fields = [String: Field]()
+        for (name, value) in items {
+            if name == "exclude" {
+                if case .list(let existing?) = fields[name] { fields[name] = .list(existing + [value]) } else { fields[name] = .list([value]) }
+            } else {
+                guard fields[name] == nil else { throw .invalid("option '\(name)' is given more than once") }
+                fields[name] = Double(value).map { .number($0) } ?? .text(value)
+            }
+        }
+        return try build(fields, registry: registry)
+    }
+
+    /// One option's value, whatever the source.
+    enum Field: Equatable {
+        case number(Double)
+        case text(String)
+        case list([String]?)  // nil: a list with a non-string element
+        case other
+    }
+
+    private static func build(_ fields: [String: Field], registry: BackboneRegistry) throws(JobOptionsError) -> JobOptions {
+        let unknown = Set(fields.keys).subtracting(names).sorted()
+        guard unknown.isEmpty else {
+            throw .unknownOptions("unknown option(s): \(unknown.joined(separator: ", ")); known: \(names.sorted().joined(separator: ", "))")
+        }
+        var options = defaults(registry)
+        for (name, field) in fields {
+            switch (name, field) {
+            case ("backbone", .text(let value)):
+                guard registry.backbones.contains(where: { $0.name == value }) else {
+                    throw .invalid("unknown backbone '\(value)'; known: \(registry.backbones.map(\.name).joined(separator: ", "))")
+                }
+                options.backbone = value
+            case ("mode", .text(let value)):
+                guard let mode = PatchWeightMode(name: value) else {
+                    throw .invalid("option 'mode' must be unsupervised, semi-supervised (or supervised) or average; got '\(value)'")
+                }
+                options.mode = mode
+            case ("tau", .number(let value)):
+                guard value >= 0, value.isFinite else { throw .invalid("option 'tau' must be a finite number ≥ 0; got \(value)") }
+                options.tau = value
+            case ("clusters", .text("auto")):
+                options.clusters = .automatic(maxClusters: 20)
+            case ("clusters", .number(let value)):
+                guard value >= 1, value <= 10_000, value == value.rounded() else {
+                    throw .invalid("option 'clusters' must be 'auto' or an integer from 1 to 10000; got \(value)")
+                }
+                options.clusters = .fixed(Int(value))
+            case ("exclude", .list(let labels?)):
+                options.exclude = labels
+            case ("exclude", .text(let label)):
+                options.exclude = [label]
+            case ("resize", .number(let value)), ("crop", .number(let value)):
+                guard value >= 1, value <= Double(Preprocessing.maxSize), value == value.rounded() else {
+                    throw .invalid("option '\(name)' must be an integer from 1 to \(Preprocessing.maxSize); got \(value)")
+                }
+                if name == "resize" { options.resize = Int(value) } else { options.crop = Int(value) }
+            default:
+                throw .invalid("option '\(name)' has a value of the wrong type (\(expectedType(name)))")
+            }
+        }
+        return options
+    }
+
+    private static func expectedType(_ name: String) -> String {
+        switch name {
+        case "backbone", "mode": "expected a string"
+        case "tau", "resize", "crop": "expected a number"
+        case "clusters": "expected a number or \"auto\""
+        default: "expected a string or a list of strings"
+        }
+    }
+}
+
+/// Any JSON value, as far as options need to tell them apart (JSONDecoder keeps true and 1 distinct).
+enum JSONValue: Decodable {
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case other
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if (try? container.decode(Bool.self)) != nil { self = .other }
+        else if let n = try? container.decode(Double.self) { self = .number(n) }
+        else if let s = try? container.decode(String.self) { self = .string(s) }
+        else if let a = try? container.decode([JSONValue].self) { self = .array(a) }
+        else { self = .other }
+    }
+}
+
+/// Why a job's options were refused; both are 400s.
+enum JobOptionsError: Error, Equatable, CustomStringConvertible {
+    case unknownOptions(String)
+    case invalid(String)
+
+    var code: String {
+        switch self {
+        case .unknownOptions: "unknown_option"
+        case .invalid: "invalid_option"
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .unknownOptions(let m), .invalid(let m): m
+        }
+    }
+}

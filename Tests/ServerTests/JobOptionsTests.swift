@@ -1,0 +1,58 @@
+// Job options from JSON and from query parameters: defaults, every option, and each bad name or value
+// as the specific error that becomes a 400.
+import Engine
+import Foundation
+import XCTest
+@testable import Server
+
+final class JobOptionsTests: XCTestCase {
+    let registry = try! BackboneRegistry.load(from: URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("config/backbones.json"))
+
+    func json(_ text: String) throws(JobOptionsError) -> JobOptions { try JobOptions.parse(json: Array(text.utf8), registry: registry) }
+
+    func testDefaultsAndEveryOptionFromJSON() throws {
+        XCTAssertEqual(try json("{}"), JobOptions(backbone: "dinov2-vits14", mode: .unsupervised, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil))
+        let all = try json(#"{"backbone": "efficientnet-lite0", "mode": "supervised", "tau": 0, "clusters": 4, "exclude": ["combined", "x"], "resize": 300, "crop": 256}"#)
+        XCTAssertEqual(all, JobOptions(backbone: "efficientnet-lite0", mode: .semiSupervised, tau: 0, clusters: .fixed(4), exclude: ["combined", "x"], resize: 300, crop: 256))
+        XCTAssertEqual(try json(#"{"clusters": "auto", "exclude": "combined", "mode": "average"}"#).clusters, .automatic(maxClusters: 20))
+        XCTAssertEqual(try json(#"{"exclude": "combined"}"#).exclude, ["combined"])
+    }
+
+    func testQueryParameters() throws {
+        let options = try JobOptions.parse(
+            query: [("mode", "semi-supervised"), ("tau", "0.5"), ("exclude", "a"), ("exclude", "b"), ("clusters", "auto")],
+            registry: registry)
+        XCTAssertEqual(options, JobOptions(backbone: "dinov2-vits14", mode: .semiSupervised, tau: 0.5, clusters: .automatic(maxClusters: 20), exclude: ["a", "b"], resize: nil, crop: nil))
+        XCTAssertThrowsError(try JobOptions.parse(query: [("tau", "1"), ("tau", "2")], registry: registry)) {
+            XCTAssertEqual($0 as? JobOptionsError, .invalid("option 'tau' is given more than once"))
+        }
+    }
+
+    func testBadOptionsAreNamedErrors() {
+        let cases: [(String, JobOptionsError)] = [
+            (#"{"mode": "average", "colour": 1, "aaa": 2}"#, .unknownOptions("unknown option(s): aaa, colour; known: backbone, clusters, crop, exclude, mode, resize, tau")),
+            ("[1, 2]", .invalid("options must be a JSON object")),
+            ("{nope", .invalid("options must be a JSON object")),
+            (#"{"backbone": "resnet9000"}"#, .invalid("unknown backbone 'resnet9000'; known: dinov2-vits14, efficientnet-lite0, wide-resnet50-2, dino-vitb8")),
+            (#"{"mode": "sideways"}"#, .invalid("option 'mode' must be unsupervised, semi-supervised (or supervised) or average; got 'sideways'")),
+            (#"{"tau": -1}"#, .invalid("option 'tau' must be a finite number ≥ 0; got -1.0")),
+            (#"{"tau": "2"}"#, .invalid("option 'tau' has a value of the wrong type (expected a number)")),
+            (#"{"tau": true}"#, .invalid("option 'tau' has a value of the wrong type (expected a number)")),
+            (#"{"clusters": 0}"#, .invalid("option 'clusters' must be 'auto' or an integer from 1 to 10000; got 0.0")),
+            (#"{"clusters": 2.5}"#, .invalid("option 'clusters' must be 'auto' or an integer from 1 to 10000; got 2.5")),
+            (#"{"clusters": "many"}"#, .invalid("option 'clusters' has a value of the wrong type (expected a number or \"auto\")")),
+            (#"{"exclude": ["a", 1]}"#, .invalid("option 'exclude' has a value of the wrong type (expected a string or a list of strings)")),
+            (#"{"crop": 5000}"#, .invalid("option 'crop' must be an integer from 1 to 4096; got 5000.0")),
+            (#"{"mode": null}"#, .invalid("option 'mode' has a value of the wrong type (expected a string)")),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try json(text), text) { XCTAssertEqual($0 as? JobOptionsError, expected, text) }
+        }
+        XCTAssertThrowsError(try json("{\"mode\": \"" + String(repeating: "x", count: 70_000) + "\"}")) {
+            XCTAssertEqual($0 as? JobOptionsError, .invalid("options exceed 65536 bytes"))
+        }
+        XCTAssertEqual(JobOptionsError.unknownOptions("").code, "unknown_option")
+    }
+}
