@@ -1,6 +1,7 @@
 // A full-size WideResNet50-2 (to layer3) with seeded random weights of the real shapes, written as safetensors —
 // the same construction as Tests/EngineTests/WideResNetTests.swift (`testFullSizeStateDictLoadsAndRuns`)
 // and CNNTestSupport.swift, copied here because executables cannot import test helpers.
+import Engine
 import Foundation
 
 enum RandomWideResNet {
@@ -47,9 +48,7 @@ enum RandomWideResNet {
     /// Writes the random WRN50-2 to `url`: convolutions scaled by √(6/fan-in), BatchNorm weights/variances
     /// near 1, biases/means near 0 (activations stay sane through 13 bottlenecks).
     static func write(to url: URL, seed: UInt64 = 11) throws {
-        var header = [String: Any]()
-        var blobs = [[Float]]()
-        var offset = 0
+        var tensors = [String: (shape: [Int], values: [Float])]()
         for (i, (name, shape)) in shapes().sorted(by: { $0.key < $1.key }).enumerated() {
             let count = shape.reduce(1, *), s = seed &+ UInt64(i)
             let v: [Float]
@@ -60,18 +59,8 @@ enum RandomWideResNet {
             } else {
                 v = values(count: count, seed: s, scale: (6 / Float(shape.dropFirst().reduce(1, *))).squareRoot())
             }
-            header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + 4 * count]]
-            offset += 4 * count
-            blobs.append(v)
+            tensors[name] = (shape, v)
         }
-        header["__metadata__"] = metadata
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
-        var data = Data()
-        data.reserveCapacity(8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(json)
-        for v in blobs { v.withUnsafeBytes { data.append(contentsOf: $0) } }
-        try data.write(to: url)
+        try SafeTensorsFile.encode(tensors, metadata: metadata).write(to: url)
     }
 }

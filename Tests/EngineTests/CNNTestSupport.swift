@@ -67,28 +67,9 @@ enum CNNTestSupport {
         var values: [Float]
     }
 
-    /// Writes F32 tensors in the safetensors layout (8-byte length, JSON header, data in name order).
+    /// Writes F32 tensors as a safetensors file (`SafeTensorsFile.encode`).
     static func writeSafeTensors(_ tensors: [String: Tensor], metadata: [String: String], to url: URL) throws {
-        var header = [String: Any]()
-        var offset = 0
-        let names = tensors.keys.sorted()
-        for name in names {
-            let t = tensors[name]!
-            precondition(t.values.count == t.shape.reduce(1, *), "\(name): values do not fill \(t.shape)")
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]]
-            offset += 4 * t.values.count
-        }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
-        var data = Data()
-        data.reserveCapacity(8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(json)
-        for name in names {
-            tensors[name]!.values.withUnsafeBytes { data.append(contentsOf: $0) }  // little-endian host
-        }
-        try data.write(to: url)
+        try SafeTensorsFile.encode(tensors.mapValues { ($0.shape, $0.values) }, metadata: metadata).write(to: url)
     }
 
     /// Every tensor of a safetensors file, for rewriting it with a change.

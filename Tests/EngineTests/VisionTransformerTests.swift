@@ -81,23 +81,9 @@ private struct Tensor {
     var values: [Float]
 }
 
-/// Encodes tensors (and metadata) in the safetensors layout: 8-byte header length, JSON header, data.
+/// Encodes tensors (and metadata) as a safetensors file (`SafeTensorsFile.encode`).
 private func safetensorsData(_ tensors: [String: Tensor], metadata: [String: String]) -> Data {
-    var header: [String: Any] = ["__metadata__": metadata]
-    var offset = 0
-    let names = tensors.keys.sorted()
-    for name in names {
-        let bytes = tensors[name]!.values.count * 4
-        header[name] = ["dtype": "F32", "shape": tensors[name]!.shape, "data_offsets": [offset, offset + bytes]]
-        offset += bytes
-    }
-    var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-    while json.count % 8 != 0 { json.append(0x20) }
-    var data = Data()
-    withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
-    data.append(json)
-    for name in names { tensors[name]!.values.withUnsafeBytes { data.append(contentsOf: $0) } }
-    return data
+    SafeTensorsFile.encode(tensors.mapValues { ($0.shape, $0.values) }, metadata: metadata)
 }
 
 /// The tiny DINO fixture as editable tensors and metadata.
