@@ -2,7 +2,7 @@
 // wrong (and the limit, where one applies) in words an uploader can act on; none of them is fatal
 // to the process.
 
-/// Why an image could not be probed or decoded.
+/// Why an image could not be probed, decoded or encoded.
 public enum ImageError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The encoded input is larger than the byte limit.
     case inputTooLarge(bytes: Int, limit: Int)
@@ -26,6 +26,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible, Sendable {
     case corrupt(ImageFormat, String)
     /// The decoding library failed for a reason unrelated to the data (out of memory).
     case decoderFailed(ImageFormat, String)
+    /// The encoding library refused the image (a size past its limits) or failed; the text is its message.
+    case encoderFailed(ImageFormat, String)
     /// An `RGBImage` was built with a buffer that is not width × height × 3 bytes.
     case pixelCountMismatch(width: Int, height: Int, bytes: Int)
 
@@ -53,6 +55,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible, Sendable {
             return "corrupt \(format): \(what)"
         case let .decoderFailed(format, what):
             return "\(format) decoder failed: \(what)"
+        case let .encoderFailed(format, what):
+            return "\(format) encoder failed: \(what)"
         case let .pixelCountMismatch(width, height, bytes):
             return "pixel buffer has \(bytes) bytes, but a \(width)×\(height) RGB image needs width × height × 3"
         }

@@ -46,7 +46,29 @@ public struct Preprocessing: Sendable, Equatable {
     }
 
     /// The image as the backbone takes it: (3, crop, crop) float32, channel-major (CHW) row-major.
+    /// Normalises `cropped(image)`, so the tensor and the view heat maps are drawn on cannot disagree.
     public func apply(_ image: RGBImage) -> [Float] {
+        let view = cropped(image)
+        let table = normalizationTable()  // (3, 256): the normalised value of each byte per channel
+        let plane = crop * crop
+        var tensor = [Float](repeating: 0, count: 3 * plane)
+        tensor.withUnsafeMutableBufferPointer { out in
+            view.pixels.withUnsafeBufferPointer { pixels in
+                for i in 0..<plane {
+                    out[i] = table[Int(pixels[3 * i])]
+                    out[plane + i] = table[256 + Int(pixels[3 * i + 1])]
+                    out[2 * plane + i] = table[512 + Int(pixels[3 * i + 2])]
+                }
+            }
+        }
+        return tensor
+    }
+
+    /// The crop × crop RGB image the backbone sees before normalisation: resized, centre-cropped,
+    /// and padded with byte 0 where the crop is larger than the resized image (as torchvision pads
+    /// the PIL image). `apply` normalises exactly these bytes, so overlays drawn on it line up
+    /// with the patches. Only the pixels inside the crop are resampled.
+    public func cropped(_ image: RGBImage) -> RGBImage {
         let size = resizedSize(width: image.width, height: image.height)
         let left = Self.cropOffset(length: size.width, crop: crop)
         let top = Self.cropOffset(length: size.height, crop: crop)
@@ -55,29 +77,17 @@ public struct Preprocessing: Sendable, Equatable {
         let rows = max(top, 0)..<min(top + crop, size.height)
         let window = PillowBilinear.resample(
             image, outWidth: size.width, outHeight: size.height, columns: columns, rows: rows, order: passOrder)
-
-        let table = normalizationTable()  // (3, 256): the normalised value of each byte per channel
-        let plane = crop * crop
-        var tensor = [Float](repeating: 0, count: 3 * plane)
-        tensor.withUnsafeMutableBufferPointer { out in
-            // Padding is the byte 0 before normalisation, as torchvision pads the PIL image.
-            for c in 0..<3 {
-                for i in 0..<plane { out[c * plane + i] = table[c * 256] }
-            }
-            window.withUnsafeBufferPointer { pixels in
-                for (wy, y) in rows.enumerated() {
-                    var p = wy * columns.count * 3
-                    for x in columns {
-                        let i = (y - top) * crop + (x - left)
-                        out[i] = table[Int(pixels[p])]
-                        out[plane + i] = table[256 + Int(pixels[p + 1])]
-                        out[2 * plane + i] = table[512 + Int(pixels[p + 2])]
-                        p += 3
-                    }
-                }
-            }
+        if rows.count == crop && columns.count == crop {
+            return RGBImage(checkedWidth: crop, height: crop, pixels: window)
         }
-        return tensor
+
+        var pixels = [UInt8](repeating: 0, count: crop * crop * 3)
+        let rowBytes = columns.count * 3
+        for (wy, y) in rows.enumerated() {
+            let target = ((y - top) * crop + (columns.lowerBound - left)) * 3
+            pixels[target..<(target + rowBytes)] = window[(wy * rowBytes)..<((wy + 1) * rowBytes)]
+        }
+        return RGBImage(checkedWidth: crop, height: crop, pixels: pixels)
     }
 
     /// The whole resized image, before cropping (for tests and inspection).
@@ -119,8 +129,8 @@ public struct Preprocessing: Sendable, Equatable {
     }
 
     /// The normalised value of every byte for each channel, (3, 256), computed in float32 with the
-    /// same operations and order as torchvision: (v / 255 − mean) / std.
-    private func normalizationTable() -> [Float] {
+    /// same operations and order as torchvision: (v / 255 − mean) / std. Internal for the tests.
+    func normalizationTable() -> [Float] {
         var table = [Float](repeating: 0, count: 3 * 256)
         switch normalization {
         case .imageNet:
