@@ -1,8 +1,10 @@
-// libpng's classic API for Swift. libpng reports errors by longjmp, which Swift cannot survive, so
-// the setjmp lives here in `static inline` C and errors come back as a code plus libpng's message;
-// nothing prints. Not the simplified `png_image` API: it treats 16-bit samples as linear light and
-// composites alpha onto a background, where we want PIL's convert("RGB"): alpha dropped, 16 → 8 bits
-// by plain rounding. Keeping the wrappers in the header avoids a separate C target (STYLE.md §1).
+// libpng for Swift. libpng reports errors by longjmp, which Swift cannot survive, so the setjmp
+// lives here in `static inline` C and errors come back as a code plus libpng's message; nothing
+// prints. Decoding uses the classic API, not the simplified `png_image` one: that treats 16-bit
+// samples as linear light and composites alpha onto a background, where we want PIL's
+// convert("RGB"): alpha dropped, 16 → 8 bits by plain rounding. Encoding uses the simplified API
+// (`png_image_write_to_memory`), which catches libpng's longjmp itself and writes our 8-bit sRGB
+// rows as they are. Keeping the wrappers in the header avoids a separate C target (STYLE.md §1).
 #ifndef ANOMALY_CLUSTERING_CPNG_SHIM_H
 #define ANOMALY_CLUSTERING_CPNG_SHIM_H
 
@@ -13,14 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/// Return codes of `acs_png_decode_rgb8`.
+/// Return codes of `acs_png_decode_rgb8` and `acs_png_encode_rgb8`.
 enum {
     ACS_PNG_OK = 0,
     /// libpng reported an error; the message says which (e.g. "IDAT: CRC error").
     ACS_PNG_ERROR = 1,
     /// The data ended before libpng had read what it needed.
     ACS_PNG_TRUNCATED = 2,
-    /// The IHDR size differs from the caller's, or the transformed rows are not 8-bit RGB.
+    /// Decode: the IHDR size differs from the caller's, or the transformed rows are not 8-bit RGB.
+    /// Encode: a zero side or a size past `acs_png_encoded_size_bound`'s, or too small an output buffer.
     ACS_PNG_LAYOUT_MISMATCH = 3,
     /// A buffer could not be allocated.
     ACS_PNG_OUT_OF_MEMORY = 4,
@@ -148,6 +151,65 @@ static inline int acs_png_decode_rgb8(const unsigned char *data, size_t size, ui
     }
     png_destroy_read_struct(png != NULL ? &png : NULL, info != NULL ? &info : NULL, NULL);
     free(rows);
+    return code;
+}
+
+/// Bytes that always suffice for `acs_png_encode_rgb8`'s output: libpng's PNG_IMAGE_PNG_SIZE_MAX
+/// (the filtered rows, zlib's worst-case overhead and every chunk the simplified API writes).
+/// Returns 0 for a zero side or an image whose filtered rows, (width × 3 + 1) × height bytes, reach
+/// 2^31: the macro multiplies those in 32 bits, so this bound keeps it from wrapping.
+static inline size_t acs_png_encoded_size_bound(uint32_t width, uint32_t height) {
+    if (width == 0 || height == 0 || ((uint64_t)width * 3 + 1) * height >= (1ULL << 31)) {
+        return 0;
+    }
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = width;
+    image.height = height;
+    image.format = PNG_FORMAT_RGB;
+    return (size_t)PNG_IMAGE_PNG_SIZE_MAX(image);
+}
+
+/// Encodes `height` rows of `width` × 3 bytes (R, G, B, 8-bit sRGB, top row first) as a PNG.
+///
+/// Two calls, and one compression: the caller sizes `out` with `acs_png_encoded_size_bound` (cheap
+/// arithmetic), then this writes into it and sets `*out_size` to the bytes written. (libpng's own
+/// size query, `memory == NULL`, would compress the image twice.) On failure returns a nonzero
+/// `ACS_PNG_*` code and writes a NUL-terminated message into `message`.
+static inline int acs_png_encode_rgb8(const unsigned char *pixels, uint32_t width, uint32_t height,
+                                      unsigned char *out, size_t *out_size,
+                                      char *message, size_t message_capacity) {
+    acs_png_context context = {NULL, 0, 0, 0, message, message_capacity};
+    size_t capacity = *out_size;
+    *out_size = 0;
+    if (acs_png_encoded_size_bound(width, height) == 0) {
+        acs_png_set_message(&context, "image size is zero or too large for PNG");
+        return ACS_PNG_LAYOUT_MISMATCH;
+    }
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = width;
+    image.height = height;
+    image.format = PNG_FORMAT_RGB;
+    png_alloc_size_t written = capacity;
+    // Row stride 0: libpng uses width × 3, rows packed. The simplified API frees its own state
+    // when it returns; png_image_free below is a no-op then and only guards against a leak.
+    int ok = png_image_write_to_memory(&image, out, &written, 0, pixels, 0, NULL);
+    int code = ACS_PNG_OK;
+    if (!ok) {
+        if (written > capacity) {
+            acs_png_set_message(&context, "output buffer too small for the PNG");
+            code = ACS_PNG_LAYOUT_MISMATCH;
+        } else {
+            acs_png_set_message(&context, image.message[0] != 0 ? image.message : "png_image_write_to_memory failed");
+            code = ACS_PNG_ERROR;
+        }
+    } else {
+        *out_size = written;
+    }
+    png_image_free(&image);
     return code;
 }
 

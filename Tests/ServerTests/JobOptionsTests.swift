@@ -13,11 +13,23 @@ final class JobOptionsTests: XCTestCase {
     func json(_ text: String) throws(JobOptionsError) -> JobOptions { try JobOptions.parse(json: Array(text.utf8), registry: registry) }
 
     func testDefaultsAndEveryOptionFromJSON() throws {
-        XCTAssertEqual(try json("{}"), JobOptions(backbone: "dinov2-vits14", mode: .unsupervised, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil))
+        XCTAssertEqual(try json("{}"), JobOptions(backbone: "dinov2-vits14", mode: nil, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil))
+        XCTAssertEqual(try json("{}").resolvingMode(hasNormals: false).mode, .unsupervised)
+        XCTAssertEqual(try json("{}").resolvingMode(hasNormals: true).mode, .semiSupervised)
+        XCTAssertEqual(try json(#"{"mode": "average"}"#).resolvingMode(hasNormals: true).mode, .average)
         let all = try json(#"{"backbone": "efficientnet-lite0", "mode": "supervised", "tau": 0, "clusters": 4, "exclude": ["combined", "x"], "resize": 300, "crop": 256}"#)
         XCTAssertEqual(all, JobOptions(backbone: "efficientnet-lite0", mode: .semiSupervised, tau: 0, clusters: .fixed(4), exclude: ["combined", "x"], resize: 300, crop: 256))
         XCTAssertEqual(try json(#"{"clusters": "auto", "exclude": "combined", "mode": "average"}"#).clusters, .automatic(maxClusters: 20))
         XCTAssertEqual(try json(#"{"exclude": "combined"}"#).exclude, ["combined"])
+    }
+
+    func testTheStoredFormReadsBackAsTheSameOptions() throws {
+        for text in ["{}", #"{"backbone": "efficientnet-lite0", "mode": "supervised", "tau": 0.25, "clusters": 4, "exclude": ["a \"b\"", "c"], "resize": 300, "crop": 256}"#,
+                     #"{"clusters": "auto", "mode": "average"}"#] {
+            let options = try json(text)
+            XCTAssertEqual(try json(options.json), options, text)
+        }
+        XCTAssertEqual(try json(#"{"tau": 1, "clusters": "auto"}"#).json, #"{"backbone": "dinov2-vits14", "tau": 1.0, "clusters": "auto"}"#)
     }
 
     func testQueryParameters() throws {

@@ -47,6 +47,17 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
         }
     }
 
+    /// This backbone with another resize and/or crop (a job's options), checked like a registry entry.
+    public func overriding(resize: Int?, crop: Int?) throws(RegistryError) -> BackboneSpec {
+        let spec = BackboneSpec(
+            name: name, architecture: architecture, weights: weights, resize: resize ?? self.resize,
+            crop: crop ?? self.crop, normalization: normalization, layers: layers,
+            pretrainDimension: pretrainDimension, targetDimension: targetDimension, batch: batch,
+            description: description)
+        try spec.validate()
+        return spec
+    }
+
     func validate() throws(RegistryError) {
         func fail(_ what: String) -> RegistryError { .invalid("backbone '\(name)': \(what)") }
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {

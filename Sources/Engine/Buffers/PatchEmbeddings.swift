@@ -95,10 +95,13 @@ public enum EmbeddingsError: Error, Equatable, CustomStringConvertible {
     case countMismatch(String)
     case nonFinite(String)
     case incompatible(String)
+    /// The caller's `shouldContinue` returned false (a cancelled job).
+    case cancelled
 
     public var description: String {
         switch self {
         case .emptyShape(let m), .countMismatch(let m), .nonFinite(let m), .incompatible(let m): m
+        case .cancelled: "cancelled"
         }
     }
 }

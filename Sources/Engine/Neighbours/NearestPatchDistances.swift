@@ -18,9 +18,13 @@ public enum NearestPatchDistances {
     /// Symmetry halves the work: the tile of images (i, j) with i < j holds −2·z_i·z_jᵀ, whose row
     /// minima are i's distances to j and whose column minima are j's distances to i, so every unordered
     /// pair of images is multiplied once.
-    /// - Parameter progress: called after each tile with the fraction done (0…1).
+    /// - Parameters:
+    ///   - progress: called after each tile with the fraction done (0…1).
+    ///   - shouldContinue: polled after each tile; once it returns false the search stops and the result
+    ///     is incomplete: the caller discards it (`PatchWeights.scores` throws `.cancelled`).
     public static func meanOverOtherImages(
-        _ z: PatchEmbeddings, tileFloats: Int = defaultTileFloats, progress: ((Double) -> Void)? = nil
+        _ z: PatchEmbeddings, tileFloats: Int = defaultTileFloats, progress: ((Double) -> Void)? = nil,
+        shouldContinue: (() -> Bool)? = nil
     ) -> [Float] {
         let n = z.images, p = z.patches, d = z.dimensions
         precondition(n >= 2, "the unsupervised mean needs at least two images")
@@ -66,6 +70,7 @@ public enum NearestPatchDistances {
                                         }
                                     }
                                     progress?(Double(pairsDone) / totalPairs)
+                                    if let shouldContinue, !shouldContinue() { return }
                                 }
                             }
                         }
@@ -78,10 +83,12 @@ public enum NearestPatchDistances {
     }
 
     /// s[i, m] = min over every patch r of every reference image of ‖z[i, m] − r‖.
-    /// - Parameter progress: called after each tile with the fraction done (0…1).
+    /// - Parameters:
+    ///   - progress: called after each tile with the fraction done (0…1).
+    ///   - shouldContinue: as for `meanOverOtherImages`: false stops the search, leaving an incomplete result.
     public static func minimumToReferences(
         _ z: PatchEmbeddings, references: PatchEmbeddings, tileFloats: Int = defaultTileFloats,
-        progress: ((Double) -> Void)? = nil
+        progress: ((Double) -> Void)? = nil, shouldContinue: (() -> Bool)? = nil
     ) -> [Float] {
         precondition(z.dimensions == references.dimensions, "references have a different dimension")
         let n = z.images, p = z.patches, d = z.dimensions
@@ -122,6 +129,7 @@ public enum NearestPatchDistances {
                                 }
                                 tilesDone += 1
                                 progress?(Double(tilesDone) / totalTiles)
+                                if let shouldContinue, !shouldContinue() { return }
                             }
                             for k in 0..<rows {
                                 let row = i0 * p + k

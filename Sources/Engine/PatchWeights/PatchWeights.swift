@@ -7,10 +7,23 @@ import Foundation
 /// Computes α (N, P) and the weighted-average image embeddings X (N, D).
 public enum PatchWeights {
     /// The per-patch scores s (N, P) for `mode`; `average` gives all zeros (every patch equal).
+    /// - Parameter shouldContinue: polled after each distance tile; false stops the search and throws `.cancelled`.
     /// - Throws: when the mode cannot run on these inputs (one image unsupervised, no references, …).
     public static func scores(
         _ z: PatchEmbeddings, mode: PatchWeightMode, references: PatchEmbeddings? = nil,
-        tileFloats: Int = NearestPatchDistances.defaultTileFloats, progress: ((Double) -> Void)? = nil
+        tileFloats: Int = NearestPatchDistances.defaultTileFloats, progress: ((Double) -> Void)? = nil,
+        shouldContinue: (() -> Bool)? = nil
+    ) throws(EmbeddingsError) -> [Float] {
+        let scores = try uncheckedScores(
+            z, mode: mode, references: references, tileFloats: tileFloats, progress: progress,
+            shouldContinue: shouldContinue)
+        if let shouldContinue, !shouldContinue() { throw .cancelled }
+        return scores
+    }
+
+    private static func uncheckedScores(
+        _ z: PatchEmbeddings, mode: PatchWeightMode, references: PatchEmbeddings?, tileFloats: Int,
+        progress: ((Double) -> Void)?, shouldContinue: (() -> Bool)?
     ) throws(EmbeddingsError) -> [Float] {
         switch mode {
         case .average:
@@ -19,7 +32,8 @@ public enum PatchWeights {
             guard z.images >= 2 else {
                 throw .incompatible("unsupervised patch weights need at least 2 images; the batch has \(z.images)")
             }
-            return NearestPatchDistances.meanOverOtherImages(z, tileFloats: tileFloats, progress: progress)
+            return NearestPatchDistances.meanOverOtherImages(
+                z, tileFloats: tileFloats, progress: progress, shouldContinue: shouldContinue)
         case .semiSupervised:
             guard let references else {
                 throw .incompatible("semi-supervised patch weights need normal reference images")
@@ -28,7 +42,8 @@ public enum PatchWeights {
                 throw .incompatible("normal references have \(references.dimensions) dimensions per patch; the images have \(z.dimensions)")
             }
             return NearestPatchDistances.minimumToReferences(
-                z, references: references, tileFloats: tileFloats, progress: progress)
+                z, references: references, tileFloats: tileFloats, progress: progress,
+                shouldContinue: shouldContinue)
         }
     }
 

@@ -159,44 +159,43 @@ struct ClusterRun {
         return batch
     }
 
-    /// α and X from Z (when given), then exclusion, Ward and metrics.
+    /// α and X from Z (when given), then exclusion, Ward and metrics (`ClusteringPipeline`, as the server).
     func cluster(_ batch: Batch, mode: PatchWeightMode, tau: Double) throws -> ClusterReport {
         let o = options
-        let names = batch.labels
-        if !o.exclude.isEmpty && names == nil { throw CLIError("--exclude needs labels (--labels, or image sub-folders)") }
+        if !o.exclude.isEmpty && batch.labels == nil { throw CLIError("--exclude needs labels (--labels, or image sub-folders)") }
         var alpha: [Float]?
         let x: ImageEmbeddings
         if let z = batch.patches {
-            let scores = try PatchWeights.scores(z, mode: mode, references: batch.references)
-            let a = try PatchWeights.softmax(scores: scores, images: z.images, patches: z.patches, tau: tau)
-            alpha = a
-            x = PatchWeights.weightedAverage(z, alpha: a)
+            let weighted = try ClusteringPipeline.weigh(z, mode: mode, tau: tau, references: batch.references)
+            alpha = weighted.alpha
+            x = weighted.embeddings
         } else {
             x = batch.images!
         }
-        let n = x.images
-
-        // Drop excluded labels, then cluster.
-        let excluded = Set(o.exclude)
-        let kept = (0..<n).filter { names == nil || !excluded.contains(names![$0]) }
-        guard !kept.isEmpty else { throw CLIError("--exclude removed every image") }
-        let clustered = x.selecting(images: kept)
-        let keptLabels = names.map { labels in kept.map { labels[$0] } }
-        let (count, chosenBy) = try resolveClusterCount(labels: keptLabels)
-        let result = try ImageClustering(clustered, count: count)
-
+        let count = try o.clusters.map { text in
+            guard let count = ClusterCount(argument: text) else {
+                throw CLIError("--clusters must be a positive integer or 'auto' (got '\(text)')")
+            }
+            return count
+        }
+        let outcome: ClusteringOutcome
+        do {
+            outcome = try ClusteringPipeline.cluster(x, labels: batch.labels, exclude: Set(o.exclude), count: count)
+        } catch is ClusteringPipelineError {
+            throw CLIError("--exclude removed every image")  // the only one left: labels were checked above
+        }
         if let path = o.saveEmbeddings {
+            let clustered = x.selecting(images: outcome.kept)
             try NPYArray(shape: [clustered.images, clustered.dimensions], values: clustered.values)
                 .write(to: URL(fileURLWithPath: path))
         }
         if let path = o.saveAlpha, let alpha {
-            try NPYArray(shape: [n, alpha.count / n], values: alpha).write(to: URL(fileURLWithPath: path))
+            try NPYArray(shape: [x.images, alpha.count / x.images], values: alpha).write(to: URL(fileURLWithPath: path))
         }
-        let metrics = keptLabels.map { ClusteringMetrics(trueLabels: $0, clusters: result.assignments) }
         return ClusterReport(
-            clusters: result.clusters, chosenBy: chosenBy,
-            images: kept.map { batch.names[$0] }, rows: kept, labels: keptLabels,
-            assignments: result.assignments, metrics: metrics)
+            clusters: outcome.clusters, chosenBy: outcome.chosenBy,
+            images: outcome.kept.map { batch.names[$0] }, rows: outcome.kept, labels: outcome.keptLabels,
+            assignments: outcome.assignments, metrics: outcome.metrics)
     }
 
     func resolveMode() throws -> PatchWeightMode {
@@ -207,19 +206,6 @@ struct ClusterRun {
         if mode == .semiSupervised && options.normal == nil { throw CLIError("--mode semi-supervised needs --normal (a folder of normal images, or their patch embeddings as .npy)") }
         if mode != .semiSupervised && options.normal != nil { throw CLIError("--normal is only used with --mode semi-supervised") }
         return mode
-    }
-
-    /// K and how it was decided, as reported to the user: "given", "labels" or "auto (…)".
-    func resolveClusterCount(labels: [String]?) throws -> (ClusterCount, String) {
-        let automatic = "auto (Calinski–Harabasz)"
-        if let text = options.clusters {
-            guard let count = ClusterCount(argument: text) else {
-                throw CLIError("--clusters must be a positive integer or 'auto' (got '\(text)')")
-            }
-            return (count, text == "auto" ? automatic : "given")
-        }
-        if let labels { return (.fixed(Set(labels).count), "labels") }
-        return (.automatic(maxClusters: 20), automatic)
     }
 }
 

@@ -27,15 +27,16 @@ final class HTTPServer: Sendable {
 
     let configuration: HTTPServerConfiguration
     /// Counters for /metrics.
-    let metrics = HTTPServerMetrics()
+    let metrics: HTTPServerMetrics
     private let handler: @Sendable (HTTPRequest) -> HTTPServerResponse
     private let lifecycle = Mutex(Lifecycle.notStarted)
 
     /// - Parameter handler: called on a concurrent queue for every complete request. The request's body
     ///   file, if any, is deleted when it returns unless the handler moved it.
-    init(configuration: HTTPServerConfiguration,
+    init(configuration: HTTPServerConfiguration, metrics: HTTPServerMetrics = HTTPServerMetrics(),
          handler: @escaping @Sendable (HTTPRequest) -> HTTPServerResponse) {
         self.configuration = configuration
+        self.metrics = metrics
         self.handler = handler
     }
 

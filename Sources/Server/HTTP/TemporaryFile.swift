@@ -10,13 +10,13 @@ final class TemporaryFile {
     /// The descriptor, or -1 once closed.
     private var descriptor: Int32
 
-    /// Creates `request-body-<32 random hex digits>.tmp` in `directory`; on the (2^-128) chance that the name
-    /// exists, tries another.
-    init(in directory: String) throws(SystemError) {
+    /// Creates `<prefix><32 random hex digits><suffix>` (by default `request-body-….tmp`) in `directory`; on
+    /// the (2^-128) chance that the name exists, tries another.
+    init(in directory: String, prefix: String = "request-body-", suffix: String = ".tmp") throws(SystemError) {
         var lastError = SystemError(call: "open", errno: EEXIST)
         for _ in 0..<4 {
             var generator = SystemRandomNumberGenerator()
-            let name = "request-body-" + Self.hex(generator.next()) + Self.hex(generator.next()) + ".tmp"
+            let name = prefix + Self.hex(generator.next()) + Self.hex(generator.next()) + suffix
             let candidate = directory.hasSuffix("/") ? directory + name : directory + "/" + name
             do {
                 descriptor = try System.open(candidate, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
@@ -49,10 +49,17 @@ final class TemporaryFile {
     }
 
     /// Closes the descriptor and keeps the file. close(2) can report a write error the kernel deferred
-    /// (on NFS, for instance), so its error counts.
-    func finishWriting() throws(SystemError) {
+    /// (on NFS, for instance), so its error counts. With `sync`, the data reaches the disk first (fsync).
+    func finishWriting(sync: Bool = false) throws(SystemError) {
         guard descriptor >= 0 else { return }
         let fd = descriptor
+        if sync {
+            do { try System.fsync(fd) } catch {
+                try? System.close(fd)
+                descriptor = -1
+                throw error
+            }
+        }
         descriptor = -1
         try System.close(fd)
     }
@@ -65,6 +72,9 @@ final class TemporaryFile {
         }
         _ = try? System.unlink(path)
     }
+
+    /// The file's name without its directory.
+    var fileName: String { String(path.split(separator: "/").last ?? "") }
 
     private static func hex(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)

@@ -7,7 +7,8 @@ import Foundation
 /// What a job computes. Encoded back to JSON in the job resource.
 struct JobOptions: Equatable, Sendable {
     var backbone: String
-    var mode: PatchWeightMode
+    /// nil: semi-supervised when the job has normal references, else unsupervised (see `resolvingMode`).
+    var mode: PatchWeightMode?
     /// Softmax temperature τ ≥ 0 (distance units).
     var tau: Double
     /// nil: the number of distinct labels when the images are labelled, else automatic.
@@ -21,13 +22,36 @@ struct JobOptions: Equatable, Sendable {
     /// Largest options document accepted.
     static let maxBytes = 64 << 10
 
-    /// The defaults: the registry's default backbone, unsupervised, τ = 2.
-    static func defaults(_ registry: BackboneRegistry) -> JobOptions {
-        JobOptions(backbone: registry.defaultBackbone, mode: .unsupervised, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil)
+    /// The defaults: the given backbone (else the registry's default), the mode from the upload, τ = 2.
+    static func defaults(_ registry: BackboneRegistry, backbone: String? = nil) -> JobOptions {
+        JobOptions(backbone: backbone ?? registry.defaultBackbone, mode: nil, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil)
+    }
+
+    /// With the mode decided: semi-supervised when normal references came with the images, else unsupervised.
+    func resolvingMode(hasNormals: Bool) -> JobOptions {
+        var options = self
+        options.mode = mode ?? (hasNormals ? .semiSupervised : .unsupervised)
+        return options
+    }
+
+    /// The JSON object `parse(json:)` reads back (the stored and reported form); unset fields are left out.
+    var json: String {
+        var fields = ["\"backbone\": \(JSONString.quoted(backbone))"]
+        if let mode { fields.append("\"mode\": \(JSONString.quoted(mode.rawValue))") }
+        fields.append("\"tau\": \(tau)")
+        switch clusters {
+        case .fixed(let k)?: fields.append("\"clusters\": \(k)")
+        case .automatic?: fields.append("\"clusters\": \"auto\"")
+        case nil: break
+        }
+        if !exclude.isEmpty { fields.append("\"exclude\": [" + exclude.map(JSONString.quoted).joined(separator: ", ") + "]") }
+        if let resize { fields.append("\"resize\": \(resize)") }
+        if let crop { fields.append("\"crop\": \(crop)") }
+        return "{" + fields.joined(separator: ", ") + "}"
     }
 
     /// Options from a JSON object; absent fields keep their defaults.
-    static func parse(json data: [UInt8], registry: BackboneRegistry) throws(JobOptionsError) -> JobOptions {
+    static func parse(json data: [UInt8], registry: BackboneRegistry, defaultBackbone: String? = nil) throws(JobOptionsError) -> JobOptions {
         guard data.count <= maxBytes else { throw .invalid("options exceed \(maxBytes) bytes") }
         guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(data)) else {
             throw .invalid("options must be a JSON object")
@@ -43,11 +67,11 @@ struct JobOptions: Equatable, Sendable {
             case .other: fields[name] = .other
             }
         }
-        return try build(fields, registry: registry)
+        return try build(fields, registry: registry, defaultBackbone: defaultBackbone)
     }
 
     /// Options from query parameters (`?mode=average&exclude=combined&exclude=other`).
-    static func parse(query items: [(name: String, value: String)], registry: BackboneRegistry) throws(JobOptionsError) -> JobOptions {
+    static func parse(query items: [(name: String, value: String)], registry: BackboneRegistry, defaultBackbone: String? = nil) throws(JobOptionsError) -> JobOptions {
         var fields = [String: Field]()
         for (name, value) in items {
             if name == "exclude" {
@@ -57,7 +81,7 @@ struct JobOptions: Equatable, Sendable {
                 fields[name] = Double(value).map { .number($0) } ?? .text(value)
             }
         }
-        return try build(fields, registry: registry)
+        return try build(fields, registry: registry, defaultBackbone: defaultBackbone)
     }
 
     /// One option's value, whatever the source.
@@ -68,12 +92,12 @@ struct JobOptions: Equatable, Sendable {
         case other
     }
 
-    private static func build(_ fields: [String: Field], registry: BackboneRegistry) throws(JobOptionsError) -> JobOptions {
+    private static func build(_ fields: [String: Field], registry: BackboneRegistry, defaultBackbone: String?) throws(JobOptionsError) -> JobOptions {
         let unknown = Set(fields.keys).subtracting(names).sorted()
         guard unknown.isEmpty else {
             throw .unknownOptions("unknown option(s): \(unknown.joined(separator: ", ")); known: \(names.sorted().joined(separator: ", "))")
         }
-        var options = defaults(registry)
+        var options = defaults(registry, backbone: defaultBackbone)
         for (name, field) in fields {
             switch (name, field) {
             case ("backbone", .text(let value)):

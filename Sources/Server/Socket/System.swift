@@ -177,6 +177,11 @@ enum System {
         }
     }
 
+    /// Flushes a file's (or a directory's) data and metadata to the disk.
+    static func fsync(_ fd: Int32) throws(SystemError) {
+        _ = try blocking("fsync", { Glibc.fsync(fd) })
+    }
+
     /// The size in bytes of an open file.
     static func fileSize(_ fd: Int32) throws(SystemError) -> Int {
         var info = stat()

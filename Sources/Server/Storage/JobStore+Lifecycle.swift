@@ -35,7 +35,8 @@ extension JobStore {
     /// them. Committed at NORMAL durability; if a power cut undoes it, the job is re-run (see `JobStore`).
     /// - Parameters:
     ///   - clusterCount: the number of clusters found.
-    ///   - assignments: the cluster of each image to cluster, indexed by position (one per image).
+    ///   - assignments: the cluster of each image to cluster, indexed by position (one per image; nil for an
+    ///     image whose label was excluded from the clustering).
     ///   - metricsJSON: metrics against ground-truth labels, JSON text, when labels were given.
     ///   - timingsJSON: per-stage durations, JSON text.
     ///   - alphas: α of the images to cluster, positions unique and in range.
@@ -43,7 +44,7 @@ extension JobStore {
     /// - Throws: `JobResultError` when the results do not fit the job (wrong count, position out of range),
     ///   `DatabaseError` for a constraint violation (a duplicate α position); nothing is written.
     func finish(
-        id: String, clusters clusterCount: Int, assignments: [Int], metrics metricsJSON: String?,
+        id: String, clusters clusterCount: Int, assignments: [Int?], metrics metricsJSON: String?,
         timings timingsJSON: String, alphas: [AlphaMap]
     ) throws -> Bool {
         let time = now()
@@ -71,6 +72,7 @@ extension JobStore {
                         .text(id),
                     ])
                 for (position, cluster) in assignments.enumerated() {
+                    guard let cluster else { continue }
                     try db.execute(
                         "INSERT INTO assignments (job_id, position, cluster) VALUES (?, ?, ?)",
                         arguments: [.text(id), DatabaseValue(position), DatabaseValue(cluster)])

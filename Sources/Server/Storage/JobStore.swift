@@ -159,20 +159,24 @@ struct JobStore: Sendable {
         }
     }
 
-    /// The cluster of each image to cluster, indexed by position; empty unless the job succeeded.
-    /// - Throws: `RowDecodingError` if the stored positions are not 0, 1, 2, … (never written so).
-    func assignments(jobID: String) throws -> [Int] {
-        let rows = try database.read { db in
-            try db.fetchAll(
+    /// The cluster of each image to cluster, indexed by position (nil for an image left out of the
+    /// clustering by an excluded label); empty unless the job succeeded.
+    /// - Throws: `RowDecodingError` if a stored position is outside the job's images (never written so).
+    func assignments(jobID: String) throws -> [Int?] {
+        try database.read { db in
+            guard let job = try Self.fetchJob(db, id: jobID), job.status == .succeeded else { return [] }
+            let rows = try db.fetchAll(
                 "SELECT position, cluster FROM assignments WHERE job_id = ? ORDER BY position",
                 arguments: [.text(jobID)])
-        }
-        return try rows.enumerated().map { index, row in
-            let position: Int = try row["position"]
-            guard position == index else {
-                throw RowDecodingError(column: "position", message: "holds \(position) where \(index) was expected")
+            var clusters = [Int?](repeating: nil, count: job.imageCount)
+            for row in rows {
+                let position: Int = try row["position"]
+                guard clusters.indices.contains(position) else {
+                    throw RowDecodingError(column: "position", message: "holds \(position) for a job of \(job.imageCount) images")
+                }
+                clusters[position] = try row["cluster"] as Int
             }
-            return try row["cluster"]
+            return clusters
         }
     }
 
@@ -187,6 +191,13 @@ struct JobStore: Sendable {
         return try AlphaMap(
             position: position, gridHeight: try row["grid_height"], gridWidth: try row["grid_width"],
             littleEndianBytes: try row["weights"])
+    }
+
+    /// Every stored file name of every job's images (start-up removes files no job names).
+    func allStoredPaths() throws -> Set<String> {
+        try database.read { db in
+            Set(try db.fetchAll("SELECT stored_path FROM images").map { try $0["stored_path"] as String })
+        }
     }
 
     /// How many jobs are in each status, zeros included (for /metrics).

@@ -1,0 +1,89 @@
+// The running service: the job store, the worker queue, the routes and the HTTP server, started in that
+// order and stopped in reverse. Start-up also recovers from a crash: jobs left running are queued again,
+// queued jobs are handed to the workers, and files no job names (an upload cut short by the crash) go.
+import Engine
+import Foundation
+
+final class Service: Sendable {
+    let config: ServerConfig
+    let store: JobStore
+    let queue: JobQueue
+    let server: HTTPServer
+    let api: JobsAPI
+
+    /// Opens (or creates) the data directory and the database; nothing listens yet.
+    /// - Throws: `ConfigError` for a config that cannot work (unknown default backbone, unreadable registry),
+    ///   or the store's error.
+    init(config: ServerConfig) throws {
+        self.config = config
+        let registry: BackboneRegistry
+        do { registry = try BackboneRegistry.load(from: URL(fileURLWithPath: config.registryPath)) } catch {
+            throw ConfigError("registry \(config.registryPath): \(error)")
+        }
+        if let name = config.defaultBackbone, (try? registry.spec(named: name)) == nil {
+            throw ConfigError("default_backbone '\(name)' is not in \(config.registryPath)")
+        }
+        for directory in [config.dataDirectory, config.imagesDirectory, config.bodiesDirectory] {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        store = try JobStore(path: config.databasePath)
+        let jobMetrics = JobMetrics()
+        let runner = JobRunner(
+            store: store, registry: registry, weightsDirectory: URL(fileURLWithPath: config.weightsDirectory),
+            imagesDirectory: config.imagesDirectory, maxImagePixels: config.maxImagePixels, metrics: jobMetrics,
+            log: { log($0) })
+        queue = JobQueue(workers: config.workers, capacity: config.queueLimit) { id, flag in
+            runner.run(id: id, cancellation: flag)
+        }
+        let httpMetrics = HTTPServerMetrics()
+        api = JobsAPI(config: config, registry: registry, store: store, queue: queue, jobMetrics: jobMetrics,
+                      httpMetrics: { httpMetrics.snapshot })
+        var http = HTTPServerConfiguration()
+        http.host = config.host
+        http.port = config.port
+        http.limits.maxBodyBytes = config.maxBodyBytes
+        http.maxConnections = config.maxConnections
+        http.timeouts.header = .seconds(config.headerTimeout)
+        http.timeouts.bodyIdle = .seconds(config.bodyIdleTimeout)
+        http.temporaryDirectory = URL(fileURLWithPath: config.bodiesDirectory)
+        http.admit = { [api] head in api.admit(head) }
+        http.requestLog = { entry in log(entry.line) }
+        server = HTTPServer(configuration: http, metrics: httpMetrics) { [api] request in api.handle(request) }
+    }
+
+    /// Recovers interrupted jobs, starts the workers on the queued ones and starts listening.
+    /// - Returns: the port bound.
+    func start() throws -> Int {
+        let report = try store.requeueInterrupted()
+        for id in report.requeued { log("job \(id) was interrupted; queued again") }
+        for id in report.abandoned { log("job \(id) was interrupted on its last attempt; failed") }
+        removeOrphans()
+        let queued = try store.queuedJobs()
+        for job in queued { queue.submit(job.id, force: true) }
+        let port = try server.start()
+        log("listening on \(config.host):\(port); data in \(config.dataDirectory); \(queued.count) jobs queued")
+        return port
+    }
+
+    /// Stops accepting, lets requests finish, stops the workers (a running job stays `running` and runs
+    /// again at the next start) and closes the database.
+    func stop() {
+        server.shutdown()
+        queue.stop()
+        store.close()
+    }
+
+    /// Image files no job names and request bodies left by a previous process.
+    private func removeOrphans() {
+        let fm = FileManager.default
+        if let bodies = try? fm.contentsOfDirectory(atPath: config.bodiesDirectory) {
+            for name in bodies { _ = try? System.unlink(config.bodiesDirectory + "/" + name) }
+        }
+        guard let known = try? store.allStoredPaths(),
+              let files = try? fm.contentsOfDirectory(atPath: config.imagesDirectory) else { return }
+        let orphans = files.filter { !known.contains($0) }
+        for name in orphans { _ = try? System.unlink(config.imagesDirectory + "/" + name) }
+        if !orphans.isEmpty { log("removed \(orphans.count) image files no job names (an upload cut short)") }
+    }
+}
