@@ -54,28 +54,9 @@ func twoGroupParts() throws -> [FormPart] {
     try twoGroupImages.map { FormPart(name: "images", filename: "\($0.0)/\($0.1)", data: try fixtureImage($0.1)) }
 }
 
-final class TestService {
-    let dataDirectory: URL
-    let service: Service
+/// Requests to a service on 127.0.0.1:port, one connection each.
+struct ServiceClient {
     let port: Int
-
-    init(configure: (inout ServerConfig) -> Void = { _ in }) throws {
-        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("service-\(UUID().uuidString)")
-        var config = ServerConfig()
-        config.port = 0
-        config.dataDirectory = dataDirectory.path
-        config.weightsDirectory = repositoryRoot.appendingPathComponent("weights").path
-        config.registryPath = repositoryRoot.appendingPathComponent("config/backbones.json").path
-        config.defaultBackbone = "efficientnet-lite0"
-        configure(&config)
-        service = try Service(config: config)
-        port = try service.start()
-    }
-
-    deinit {
-        service.stop()
-        try? FileManager.default.removeItem(at: dataDirectory)
-    }
 
     /// One request on a new connection.
     func request(
@@ -126,6 +107,47 @@ final class TestService {
         }
         throw RawClientError(description: "job \(id) did not finish within \(timeout) s")
     }
+}
+
+/// The real service in this process, on a fresh data directory removed at the end.
+final class TestService {
+    let dataDirectory: URL
+    let service: Service
+    let client: ServiceClient
+
+    init(configure: (inout ServerConfig) -> Void = { _ in }) throws {
+        dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("service-\(UUID().uuidString)")
+        var config = ServerConfig()
+        config.port = 0
+        config.dataDirectory = dataDirectory.path
+        config.weightsDirectory = repositoryRoot.appendingPathComponent("weights").path
+        config.registryPath = repositoryRoot.appendingPathComponent("config/backbones.json").path
+        config.defaultBackbone = "efficientnet-lite0"
+        configure(&config)
+        service = try Service(config: config)
+        client = ServiceClient(port: try service.start())
+    }
+
+    deinit {
+        service.stop()
+        try? FileManager.default.removeItem(at: dataDirectory)
+    }
+
+    var port: Int { client.port }
+
+    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) throws -> RawResponse {
+        try client.request(method, path, headers: headers, body: body)
+    }
+
+    func post(_ parts: [FormPart], headers: [(String, String)] = []) throws -> RawResponse {
+        try client.post(parts, headers: headers)
+    }
+
+    func waitForJob(_ id: String, timeout: Double = 300) throws -> (job: [String: Any], seen: [(String?, Double)]) {
+        try client.waitForJob(id, timeout: timeout)
+    }
+
+    static func object(_ response: RawResponse) throws -> [String: Any] { try ServiceClient.object(response) }
 
     /// Files in the images directory (uploads kept).
     var storedImages: [String] {
