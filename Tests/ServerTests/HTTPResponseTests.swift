@@ -1,5 +1,6 @@
 // Response writing: exact bytes of a few responses, the fields we refuse to write, the JSON error body's
 // escaping (read back with JSONSerialization), and HTTP dates against Foundation's formatter.
+import Engine
 import Foundation
 import XCTest
 
@@ -135,5 +136,19 @@ final class HTTPResponseTests: XCTestCase {
         headers.replaceOrAdd(name: "X-One", value: "3")
         XCTAssertEqual(headers.fields, [HTTPField(name: "Content-Type", value: "a"), HTTPField(name: "X-One", value: "3")])
         XCTAssertFalse(headers.contains("X-Two"))
+    }
+}
+
+final class RFC3339Tests: XCTestCase {
+    /// Against Foundation's ISO 8601 formatter over a spread of instants, leap days and years before 1970 included.
+    func testMatchesISO8601DateFormatter() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var generator = SeededRandom(seed: 7)
+        let fixed: [Int64] = [0, 1, 999, 1000, -1, -86_400_000, 951_782_400_000, 1_796_023_745_123, 4_102_444_800_000]
+        for milliseconds in fixed + (0..<2000).map({ _ in Int64(generator.next() % 8_000_000_000_000) - 2_000_000_000_000 }) {
+            let expected = formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+            XCTAssertEqual(HTTPDate.rfc3339(milliseconds: milliseconds), expected, "\(milliseconds)")
+        }
     }
 }

@@ -57,10 +57,5 @@ enum JobJSON {
     }
 
     /// RFC 3339 UTC with milliseconds: `2026-11-30T07:29:05.123Z`.
-    static func timestamp(_ milliseconds: Int64) -> String {
-        let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func timestamp(_ milliseconds: Int64) -> String { HTTPDate.rfc3339(milliseconds: milliseconds) }
 }

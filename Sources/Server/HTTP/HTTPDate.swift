@@ -17,6 +17,17 @@ enum HTTPDate {
             + "\(twoDigits(secondOfDay / 3600)):\(twoDigits(secondOfDay / 60 % 60)):\(twoDigits(secondOfDay % 60)) GMT"
     }
 
+    /// `milliseconds` since the Unix epoch as RFC 3339 UTC with milliseconds: `2026-11-30T07:29:05.123Z`
+    /// (the API's timestamps; integer arithmetic like `format`, no formatter object per call).
+    static func rfc3339(milliseconds: Int64) -> String {
+        let (seconds, millisecond) = floorDivide(Int(milliseconds), 1000)
+        let (days, secondOfDay) = floorDivide(seconds, 86_400)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+        let fraction = millisecond < 10 ? "00\(millisecond)" : millisecond < 100 ? "0\(millisecond)" : "\(millisecond)"
+        return "\(year)-\(twoDigits(month))-\(twoDigits(day))T\(twoDigits(secondOfDay / 3600)):"
+            + "\(twoDigits(secondOfDay / 60 % 60)):\(twoDigits(secondOfDay % 60)).\(fraction)Z"
+    }
+
     /// The proleptic Gregorian (year, month 1–12, day 1–31) of a day count from 1970-01-01 (Howard Hinnant's
     /// `civil_from_days`, http://howardhinnant.github.io/date_algorithms.html).
     static func civilDate(daysSinceEpoch: Int) -> (year: Int, month: Int, day: Int) {

@@ -7,6 +7,10 @@ enum JSONString {
     /// U+0000–U+001F (RFC 8259 §7 requires these), and U+2028/U+2029 so the result is also a valid
     /// JavaScript literal. Everything else, non-ASCII included, is written as UTF-8.
     static func quoted(_ text: String) -> String {
+        // Most strings (ids, names, codes) are printable ASCII with nothing to escape: copy them whole.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C }) {
+            return "\"" + text + "\""
+        }
         var result = "\""
         result.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {

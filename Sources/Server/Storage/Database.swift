@@ -24,11 +24,13 @@ final class Database {
     ///     connection, so it never waits on itself.
     /// - Throws: `DatabaseError` when the file cannot be opened, WAL cannot be enabled, or foreign keys
     ///   are unavailable.
-    init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws {
+    ///   - readOnly: a connection that only reads (SQLITE_OPEN_READONLY); the file must exist, in WAL mode.
+    init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, readOnly: Bool = false) throws {
         // SQLITE_OPEN_NOMUTEX selects the multi-thread mode, which is only safe when the library itself was
         // built thread-safe (Debian's is, SQLITE_THREADSAFE=1). See SerializedDatabase for the reasoning.
         precondition(sqlite3_threadsafe() != 0, "libsqlite3 was built with SQLITE_THREADSAFE=0")
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        let flags = access | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         var opened: OpaquePointer?
         let code = sqlite3_open_v2(path, &opened, flags, nil)
         guard code == SQLITE_OK, let opened else {
@@ -40,7 +42,7 @@ final class Database {
         self.path = path
         self.connection = opened
         do {
-            try configure(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            try configure(busyTimeoutMilliseconds: busyTimeoutMilliseconds, readOnly: readOnly)
         } catch {
             close()
             throw error
@@ -55,8 +57,16 @@ final class Database {
     /// log: at most one fsync (FULL), none at NORMAL, where the rollback journal needs several. `PRAGMA
     /// journal_mode` answers with the mode actually in force and silently keeps the old one when it cannot
     /// switch (GRDB `Database.setUpWALMode` checks the same way).
-    private func configure(busyTimeoutMilliseconds: Int32) throws {
+    private func configure(busyTimeoutMilliseconds: Int32, readOnly: Bool) throws {
         sqlite3_busy_timeout(connection, busyTimeoutMilliseconds)
+        if readOnly {
+            // The journal mode is the file's (the writer set WAL); a reader only checks it.
+            let mode: String? = try fetchOne("PRAGMA journal_mode")?[0]
+            guard mode == "wal" else {
+                throw DatabaseError(extendedCode: SQLITE_ERROR, message: "read-only connection to a database not in WAL mode: \(path)")
+            }
+            return
+        }
         if !isInMemory {
             let sql = "PRAGMA journal_mode = WAL"
             let mode: String? = try fetchOne(sql)?[0]

@@ -23,25 +23,37 @@ import Dispatch
 ///
 /// Calls block the caller until the closure has run. They are short (microseconds to one fsync) but must not
 /// be nested: calling `read` or `write` from inside a closure would deadlock, and traps instead.
+///
+/// Reads go to a second, read-only connection with its own queue (files only; `:memory:` has one connection):
+/// in WAL mode a reader sees every committed write and is never blocked by the writer, so status polls keep
+/// answering in microseconds while a worker commits a job's results.
 final class SerializedDatabase: @unchecked Sendable {
-    // @unchecked: `Database` is not Sendable, and is only touched inside `queue.sync` below.
+    // @unchecked: `Database` is not Sendable, and each one is only touched inside its queue's `sync` below.
     private let database: Database
     private let queue: DispatchQueue
+    private let reader: (database: Database, queue: DispatchQueue)?
 
-    /// Opens the connection (see `Database.init`) and gives it its queue.
+    /// Opens the connection (see `Database.init`) and gives it its queue; for a file, also the reader.
     init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws {
         self.queue = DispatchQueue(label: "anomaly-clustering.database")
         self.database = try Database(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        if database.isInMemory {
+            reader = nil
+        } else {
+            reader = (try Database(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, readOnly: true),
+                      DispatchQueue(label: "anomaly-clustering.database.read"))
+        }
     }
 
     /// The file path, or `:memory:`.
     var path: String { database.path }
 
-    /// Runs queries. With a single connection a read sees every committed write; keeping reads apart from
-    /// writes at the call site lets a later version serve them from a second, read-only WAL connection
-    /// without touching the callers.
+    /// Runs queries, on the read-only connection when there is one. Sees every write committed before it
+    /// starts; a read that must be atomic with a write belongs in `write`.
     func read<T: Sendable>(_ body: (Database) throws -> T) rethrows -> T {
-        try run(body)
+        guard let reader else { return try run(body) }
+        dispatchPrecondition(condition: .notOnQueue(reader.queue))
+        return try reader.queue.sync { try body(reader.database) }
     }
 
     /// Runs writes. Multi-statement writes belong in `database.transaction { … }` inside `body`.
@@ -51,6 +63,7 @@ final class SerializedDatabase: @unchecked Sendable {
 
     /// Closes the connection once queued work has finished. Any later `read` or `write` traps.
     func close() {
+        if let reader { reader.queue.sync { reader.database.close() } }
         run { $0.close() }
     }
 
