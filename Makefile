@@ -6,7 +6,7 @@ APT_PACKAGES := libopenblas-dev libpng-dev libsqlite3-dev libjpeg62-turbo-dev
 export OPENBLAS_CORETYPE ?= Haswell
 SEED := Tests/Fixtures/seed-dino-vitb8/bottle
 
-.PHONY: setup weights build run test bench bench-backbones
+.PHONY: setup weights build run test check-openapi bench bench-backbones
 setup:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -30,6 +30,14 @@ run: build
 # CI=true (as .ci/run sets it) turns a missing-weights skip into a failure.
 test: setup weights
 	swift test
+	$(MAKE) check-openapi
+
+# openapi.yaml against a live debug server (tools/check_openapi.py); PyYAML, jsonschema and the validator only.
+check-openapi: setup weights
+	@python3 -c "import yaml, jsonschema, referencing, openapi_spec_validator" 2>/dev/null || pip install --quiet pyyaml jsonschema openapi-spec-validator
+	python3 -m openapi_spec_validator openapi.yaml
+	swift build --product anomaly-clustering
+	python3 tools/check_openapi.py .build/debug/anomaly-clustering
 
 bench: setup
 	swift run -c release Benchmarks

@@ -180,6 +180,11 @@ final class ServiceTests: XCTestCase {
         try expect(try service.request("POST", "/v1/jobs", headers: auth + [("Content-Type", contentType), ("Content-Length", "3000000")]), 413, "body_too_large")
         try expect(try service.request("POST", "/v1/jobs", headers: auth + [("Content-Type", "image/png")], body: [1, 2]), 415, "unsupported_media_type")
         try expect(try service.request("PUT", "/v1/jobs", headers: auth, body: [1]), 405, "method_not_allowed")
+        try expect(try service.request("FOO", "/healthz", headers: auth), 501, "method_not_implemented")
+        XCTAssertEqual(try service.request("GET", "/v1/jobs", headers: auth, body: Array("ignored".utf8)).status, 200)
+        try expect(try service.request("POST", "/v1/jobs", headers: auth + [("Content-Type", contentType)],
+                                       body: multipartBody(images + [options(#"{"backbone": "dino-vitb8"}"#)]).body),
+                   400, "backbone_unavailable", "no weights on this server")
         try expect(try service.request("GET", "/v1/jobs/0123456789abcdef0123456789abcdef", headers: auth), 404, "not_found")
         try expect(try service.request("GET", "/v1/jobs/nope/clusters", headers: auth), 404, "not_found")
         try expect(try service.request("GET", "/v2/things", headers: auth), 404, "not_found")

@@ -23,15 +23,19 @@ struct JobsAPI: Sendable {
 
     // MARK: Admission
 
-    /// Upload bodies go to disk; every other body-carrying request is answered without reading its body.
+    /// Upload bodies go to disk. A body on another route is refused from the head when the route or method
+    /// is (404, 405, 501), else read into memory and ignored (a GET or DELETE has no use for one).
     func admit(_ head: HTTPRequestHead) -> HTTPAdmission {
         if let denied = authorizationError(head) { return .reject(denied.response) }
+        if let unknown = unknownMethodError(head.method) { return .reject(unknown.response) }
         let components = head.pathComponents
         guard head.method == .post, components == ["v1", "jobs"] else {
-            let error = route(for: components) == nil
-                ? APIError.notFound("no such resource: \(head.path)")
-                : methodNotAllowed(head.method, components)
-            return .reject(error.response)
+            guard let route = route(for: components) else {
+                return .reject(APIError.notFound("no such resource: \(head.path)").response)
+            }
+            let method = head.method == .head ? .get : head.method
+            guard allowedMethods(route).contains(method) else { return .reject(methodNotAllowed(head.method, components).response) }
+            return .accept(.automatic)
         }
         guard JobUpload.kind(contentType: head.headers["Content-Type"]) != nil else {
             return .reject(APIError(415, "unsupported_media_type",
@@ -46,6 +50,7 @@ struct JobsAPI: Sendable {
     func handle(_ request: HTTPRequest) -> HTTPServerResponse {
         do throws(APIError) {
             if let denied = authorizationError(request.head) { throw denied }
+            if let unknown = unknownMethodError(request.method) { throw unknown }
             return try dispatch(request)
         } catch {
             return .response(error.response)
@@ -74,6 +79,13 @@ struct JobsAPI: Sendable {
         case .job: [.get, .head, .delete]
         default: [.get, .head]
         }
+    }
+
+    /// RFC 9110 §9.1: a method the server does not recognise is a 501, not a 405.
+    private func unknownMethodError(_ method: HTTPMethod) -> APIError? {
+        let known: Set<HTTPMethod> = [.get, .head, .post, .put, .patch, .delete, .options, .connect, .trace]
+        guard !known.contains(method) else { return nil }
+        return APIError(501, "method_not_implemented", "the method \(JSONString.quoted(method.rawValue)) is not implemented")
     }
 
     private func methodNotAllowed(_ method: HTTPMethod, _ components: [String]) -> APIError {
@@ -216,9 +228,13 @@ struct JobsAPI: Sendable {
         if case .fixed(let k)? = options.clusters, k > kept.count {
             throw APIError(400, "invalid_option", "option 'clusters' is \(k) but only \(kept.count) images are clustered")
         }
+        let spec: BackboneSpec
         do {
-            _ = try registry.spec(named: options.backbone).overriding(resize: options.resize, crop: options.crop)
+            spec = try registry.spec(named: options.backbone).overriding(resize: options.resize, crop: options.crop)
         } catch { throw APIError(400, "invalid_option", "\(error)") }
+        guard FileManager.default.fileExists(atPath: config.weightsDirectory + "/" + spec.weights) else {
+            throw APIError(400, "backbone_unavailable", "backbone '\(spec.name)' has no weights on this server (its file \(spec.weights) is not installed); GET /v1/backbones lists the available ones")
+        }
     }
 
     func existingJob(_ id: String) throws(APIError) -> JobRecord {
@@ -231,7 +247,7 @@ struct JobsAPI: Sendable {
     private func listJobs(_ request: HTTPRequest) throws(APIError) -> HTTPServerResponse {
         var limit = 20
         if let text = request.queryValue("limit") {
-            guard let n = Int(text), (1...100).contains(n) else {
+            guard text.allSatisfy(\.isASCII) && text.allSatisfy(\.isNumber), let n = Int(text), (1...100).contains(n) else {
                 throw APIError(400, "invalid_parameter", "limit must be an integer from 1 to 100; got '\(text)'")
             }
             limit = n

@@ -1,6 +1,6 @@
 // Request methods as tokens (RFC 9110 §9.1): any `token` is a syntactically valid method, compared
 // case-sensitively. The parser accepts every token; the router decides which ones it serves (an unknown
-// method is a 501 there, RFC 9110 §9.1, not a parse error here).
+// method is a 501 there, RFC 9110 §9.1, not a parse error here; JobsAPI.unknownMethodError).
 
 /// A request method, e.g. `GET`. Case-sensitive: `get` is a different (unknown) method.
 struct HTTPMethod: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {

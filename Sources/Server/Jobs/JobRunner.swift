@@ -104,7 +104,11 @@ struct JobRunner: Sendable {
         let extractor: FeatureExtractor
         do {
             extractor = try FeatureExtractor(spec: spec, weightsDirectory: weightsDirectory)
-        } catch { throw JobFailure(code: "backbone_unavailable", message: "backbone '\(spec.name)': \(error)") }
+        } catch {
+            // The error names the server's own paths; the client gets the file name only.
+            log("job \(id): backbone \(spec.name) failed to load: \(error)")
+            throw JobFailure(code: "backbone_unavailable", message: "backbone '\(spec.name)' could not be loaded from its weights file \(spec.weights)")
+        }
         finishStage("decoding", since: &stageStart, into: &timings)
 
         // features: Z of the images, then of the normal references.
