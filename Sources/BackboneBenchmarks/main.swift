@@ -115,11 +115,18 @@ final class Ours {
     }
 }
 
-// Child mode: a fresh process per (backbone, batch) for our peak RSS.
+// Child mode: a fresh process per (backbone, batch) for our peak RSS. An optional fifth argument repeats the
+// forward pass that many times (for profiling one backbone alone: `perf record … --child dinov2_vits14 4 - 20`).
 if arguments.count >= 5, arguments[1] == "--child", let kind = Backbone(rawValue: arguments[2]), let batch = Int(arguments[3]) {
     let ours = try Ours(kind, wrnURL: URL(fileURLWithPath: arguments[4]))
     let x = images(batch: batch, size: ours.size)
-    for _ in 0..<2 { _ = try ours.run(x, batch: batch) }
+    let passes = arguments.count >= 6 ? Int(arguments[5]) ?? 2 : 2
+    var times: [Double] = []
+    for _ in 0..<passes { times.append(try seconds { _ = try ours.run(x, batch: batch) }) }
+    if passes > 2 {  // after the first (warm-up) pass
+        FileHandle.standardError.write(Data(String(format: "ms/img median %.1f, min %.1f\n",
+            median(Array(times.dropFirst())) * 1000 / Double(batch), times.dropFirst().min()! * 1000 / Double(batch)).utf8))
+    }
     print(statusKiB("VmHWM"), statusKiB("VmRSS"))
     exit(0)
 }

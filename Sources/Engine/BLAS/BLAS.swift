@@ -63,6 +63,16 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// Runs `body` with OpenBLAS on `count` threads, then restores the previous count. For regions where our
+    /// own threads each call small GEMMs: OpenBLAS's threading would only add synchronisation to them. The
+    /// setting is process-wide; another thread's GEMM in that window runs on fewer threads, still correct.
+    public static func withThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        let previous = threads
+        threads = count
+        defer { threads = previous }
+        return try body()
+    }
+
     /// OpenBLAS's build configuration and the kernel set it picked (e.g. "Haswell"), for benchmark reports.
     public static var configuration: String {
         let config = String(cString: openblas_get_config())

@@ -4,6 +4,8 @@
 // reading Q and K in place from the qkv buffer through leading dimensions, so nothing is transposed or copied;
 // the softmax's division is applied to the (N, d) result instead of the (N, N) probabilities.
 
+import Dispatch
+
 /// Multi-head self-attention with a fused qkv projection.
 struct MultiHeadAttention {
     /// (3D, D): output rows 0..<D are q, D..<2D k, 2D..<3D v; head h owns columns h·d..<(h+1)·d of each
@@ -25,37 +27,68 @@ struct MultiHeadAttention {
 
     /// out (B, N, D) ← proj(concatₕ softmax(Qₕ·Kₕᵀ/√d)·Vₕ) for the normalised stream `inp` (B, N, D).
     /// Scratch: `qkvBuffer` (B, N, 3D), `context` (B, N, D), `scores` (N, N), `rowSums` (N).
+    ///
+    /// The attention proper is split into tasks of (image, head, block of query rows); each core takes every
+    /// other task and runs its two GEMMs single-threaded with the softmax in between, on its own slice of
+    /// `scores` (a block of rows × N stays in cache between the three steps). Measured against one (N, N)
+    /// GEMM pair per (image, head) on both OpenBLAS threads: the per-call thread hand-offs cost more than
+    /// these GEMMs (K = 64) gain from two threads.
     func forward(
         _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, batch: Int, tokens n: Int,
         qkvBuffer: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
         scores: UnsafeMutablePointer<Float>, rowSums: UnsafeMutablePointer<Float>
     ) {
-        let d = dim, hd = headDim
         qkv.forward(qkvBuffer, inp, rows: batch * n)  // (B, N, 3D)
-        let scale = 1 / Float(hd).squareRoot()
-        for b in 0..<batch {
-            let base = qkvBuffer + b * n * 3 * d  // (N, 3D) of image b
-            for h in 0..<heads {
-                let q = base + h * hd          // (N, d), row stride 3D
-                let k = base + d + h * hd      // (N, d), row stride 3D
-                let v = base + 2 * d + h * hd  // (N, d), row stride 3D
-                // scores (N, N) = Q·Kᵀ/√d
-                BLAS.sgemm(
-                    transA: false, transB: true, m: n, n: n, k: hd,
-                    alpha: scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, beta: 0, c: scores, ldc: n)
-                // E = exp(scores − row max), rowSums = Σ E per row; softmax = E / rowSums
-                Softmax.exponentiate(scores, rows: n, columns: n, stride: n, sums: rowSums)
-                // context[b, :, h·d..<(h+1)·d] (N, d), row stride D = (E·V) / rowSums = softmax·V
-                let c = context + b * n * d + h * hd
-                BLAS.sgemm(
-                    transA: false, transB: false, m: n, n: hd, k: n,
-                    alpha: 1, a: scores, lda: n, b: v, ldb: 3 * d, beta: 0, c: c, ldc: d)
-                for r in 0..<n {
-                    let row = c + r * d, inv = 1 / rowSums[r]
-                    for j in 0..<hd { row[j] *= inv }
-                }
+        let workers = max(1, min(parallelChunkCount, n))
+        let rowBlock = max(1, min(128, n / workers))  // workers · rowBlock ≤ N: the slices fit in `scores`, `rowSums`
+        let blocksPerHead = (n + rowBlock - 1) / rowBlock
+        let tasks = batch * heads * blocksPerHead
+        // Disjoint slices and outputs per task; concurrentPerform returns after every worker has finished.
+        nonisolated(unsafe) let (qkvBuffer, context, scores, rowSums) = (qkvBuffer, context, scores, rowSums)
+        let run: @Sendable (Int) -> Void = { worker in
+            var task = worker
+            while task < tasks {
+                let (imageHead, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
+                let (b, h) = imageHead.quotientAndRemainder(dividingBy: heads)
+                let first = block * rowBlock
+                attend(b: b, h: h, rows: first..<min(first + rowBlock, n), tokens: n, qkvBuffer: qkvBuffer,
+                       context: context, scores: scores + worker * rowBlock * n, rowSums: rowSums + worker * rowBlock)
+                task += workers
             }
         }
+        if workers == 1 {
+            run(0)
+        } else {
+            BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+        }
         proj.forward(out, context, rows: batch * n)  // (B, N, D)
+    }
+
+    /// context[b, rows, h·d..<(h+1)·d] = softmax(Q[rows]·Kᵀ/√d)·V for image b, head h.
+    /// `scores` holds rows.count × N floats, `rowSums` rows.count.
+    private func attend(
+        b: Int, h: Int, rows: Range<Int>, tokens n: Int, qkvBuffer: UnsafeMutablePointer<Float>,
+        context: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, rowSums: UnsafeMutablePointer<Float>
+    ) {
+        let d = dim, hd = headDim, m = rows.count
+        let base = qkvBuffer + b * n * 3 * d  // (N, 3D) of image b
+        let q = base + rows.lowerBound * 3 * d + h * hd  // (m, d), row stride 3D
+        let k = base + d + h * hd                        // (N, d), row stride 3D
+        let v = base + 2 * d + h * hd                    // (N, d), row stride 3D
+        // scores (m, N) = Q·Kᵀ/√d
+        BLAS.sgemm(
+            transA: false, transB: true, m: m, n: n, k: hd,
+            alpha: 1 / Float(hd).squareRoot(), a: q, lda: 3 * d, b: k, ldb: 3 * d, beta: 0, c: scores, ldc: n)
+        // E = exp(scores − row max), rowSums = Σ E per row; softmax = E / rowSums
+        Softmax.exponentiateRows(scores, rows: m, columns: n, stride: n, sums: rowSums)
+        // context rows (m, d), row stride D = (E·V) / rowSums = softmax·V
+        let c = context + (b * n + rows.lowerBound) * d + h * hd
+        BLAS.sgemm(
+            transA: false, transB: false, m: m, n: hd, k: n,
+            alpha: 1, a: scores, lda: n, b: v, ldb: 3 * d, beta: 0, c: c, ldc: d)
+        for r in 0..<m {
+            let row = c + r * d, inv = 1 / rowSums[r]
+            for j in 0..<hd { row[j] *= inv }
+        }
     }
 }

@@ -13,12 +13,20 @@ enum Softmax {
     ) {
         precondition(c >= 1 && stride >= c, "Softmax: bad shape")
         parallelChunks(rows, minimumChunk: max(1, 16_384 / c)) { chunk in
-            for r in chunk {
-                let row = x + r * stride
-                let m = rowMax(row, c)
-                for j in 0..<c { row[j] = fastExp(row[j] - m) }
-                sums[r] = rowSum(row, c)
-            }
+            exponentiateRows(x + chunk.lowerBound * stride, rows: chunk.count, columns: c, stride: stride,
+                             sums: sums + chunk.lowerBound)
+        }
+    }
+
+    /// `exponentiate` on the calling thread only (for callers that already split work between the cores).
+    static func exponentiateRows(
+        _ x: UnsafeMutablePointer<Float>, rows: Int, columns c: Int, stride: Int, sums: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let row = x + r * stride
+            let m = rowMax(row, c)
+            for j in 0..<c { row[j] = fastExp(row[j] - m) }
+            sums[r] = rowSum(row, c)
         }
     }
 
