@@ -9,22 +9,33 @@ public enum PatchWeights {
     /// The per-patch scores s (N, P) for `mode`; `average` gives all zeros (every patch equal).
     /// - Parameter shouldContinue: polled after each distance tile; false stops the search and throws `.cancelled`.
     /// - Throws: when the mode cannot run on these inputs (one image unsupervised, no references, …).
+    /// - Parameter search: exact (the default), or the scalable mode's sampling and projection.
     public static func scores(
         _ z: PatchEmbeddings, mode: PatchWeightMode, references: PatchEmbeddings? = nil,
+        search: NeighbourSearch = .exact,
         tileFloats: Int = NearestPatchDistances.defaultTileFloats, progress: ((Double) -> Void)? = nil,
         shouldContinue: (() -> Bool)? = nil
     ) throws(EmbeddingsError) -> [Float] {
         let scores = try uncheckedScores(
-            z, mode: mode, references: references, tileFloats: tileFloats, progress: progress,
+            z, mode: mode, references: references, search: search, tileFloats: tileFloats, progress: progress,
             shouldContinue: shouldContinue)
         if let shouldContinue, !shouldContinue() { throw .cancelled }
         return scores
     }
 
     private static func uncheckedScores(
-        _ z: PatchEmbeddings, mode: PatchWeightMode, references: PatchEmbeddings?, tileFloats: Int,
-        progress: ((Double) -> Void)?, shouldContinue: (() -> Bool)?
+        _ z0: PatchEmbeddings, mode: PatchWeightMode, references references0: PatchEmbeddings?,
+        search: NeighbourSearch, tileFloats: Int, progress: ((Double) -> Void)?, shouldContinue: (() -> Bool)?
     ) throws(EmbeddingsError) -> [Float] {
+        if mode == .semiSupervised, let references0, references0.dimensions != z0.dimensions {
+            throw .incompatible("normal references have \(references0.dimensions) dimensions per patch; the images have \(z0.dimensions)")
+        }
+        // The projection, when asked for, applies to the images and their references alike (one seed).
+        let project = { (x: PatchEmbeddings) in
+            search.projection.map { x.projected(to: $0, seed: search.seed) } ?? x
+        }
+        let z = mode == .average ? z0 : project(z0)
+        let references = mode == .semiSupervised ? references0.map(project) : references0
         switch mode {
         case .average:
             return [Float](repeating: 0, count: z.images * z.patches)
@@ -32,14 +43,16 @@ public enum PatchWeights {
             guard z.images >= 2 else {
                 throw .incompatible("unsupervised patch weights need at least 2 images; the batch has \(z.images)")
             }
+            if search.references != nil {
+                return NearestPatchDistances.meanOverSampledImages(
+                    z, references: search.references, seed: search.seed, progress: progress,
+                    shouldContinue: shouldContinue)
+            }
             return NearestPatchDistances.meanOverOtherImages(
                 z, tileFloats: tileFloats, progress: progress, shouldContinue: shouldContinue)
         case .semiSupervised:
             guard let references else {
                 throw .incompatible("semi-supervised patch weights need normal reference images")
-            }
-            guard references.dimensions == z.dimensions else {
-                throw .incompatible("normal references have \(references.dimensions) dimensions per patch; the images have \(z.dimensions)")
             }
             return NearestPatchDistances.minimumToReferences(
                 z, references: references, tileFloats: tileFloats, progress: progress,

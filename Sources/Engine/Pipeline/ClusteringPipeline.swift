@@ -38,12 +38,13 @@ public enum ClusteringPipeline {
     /// - Parameters:
     ///   - progress: fraction of the nearest-patch search done (0…1).
     ///   - shouldContinue: polled after each distance tile; false throws `EmbeddingsError.cancelled`.
+    ///   - search: exact (the default) or the scalable mode's sampling and projection.
     public static func weigh(
         _ z: PatchEmbeddings, mode: PatchWeightMode, tau: Double, references: PatchEmbeddings? = nil,
-        progress: ((Double) -> Void)? = nil, shouldContinue: (() -> Bool)? = nil
+        search: NeighbourSearch = .exact, progress: ((Double) -> Void)? = nil, shouldContinue: (() -> Bool)? = nil
     ) throws(EmbeddingsError) -> WeightedEmbeddings {
         let scores = try PatchWeights.scores(
-            z, mode: mode, references: references, progress: progress, shouldContinue: shouldContinue)
+            z, mode: mode, references: references, search: search, progress: progress, shouldContinue: shouldContinue)
         let alpha = try PatchWeights.softmax(scores: scores, images: z.images, patches: z.patches, tau: tau)
         return WeightedEmbeddings(alpha: alpha, embeddings: PatchWeights.weightedAverage(z, alpha: alpha))
     }

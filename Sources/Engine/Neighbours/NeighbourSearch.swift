@@ -1,0 +1,87 @@
+// How the nearest-patch distances of the patch weights are searched: exactly (every other image, full D), or
+// in the scalable mode for large batches (issue 6), which trades a measured amount of accuracy for cost:
+//   - reference sampling: each image's unsupervised score averages over M other images, not all N − 1.
+//     The M are the image's neighbours on a seeded random ring (a shuffled order, M/2 on each side), so
+//     every unordered pair is one P×P GEMM giving both directions, as in the exact search: N·M/2 pairs.
+//   - projected search: distances between the patch embeddings after a seeded Gaussian random projection to
+//     d ≪ D dimensions (Johnson–Lindenstrauss: R with N(0, 1/d) entries keeps distances' expected squares).
+//     α comes from the projected distances; X = Σ α·z still averages the full embeddings.
+// Never on silently: the exact search is the default, and a job reports what it used.
+
+/// The nearest-patch search used for the patch scores.
+public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
+    /// Other images each image's unsupervised score averages over (rounded up to even); nil: all N − 1.
+    public var references: Int?
+    /// Dimensions of the random projection; nil: the full D.
+    public var projection: Int?
+    /// Seeds the ring order and the projection.
+    public var seed: UInt64
+
+    public init(references: Int? = nil, projection: Int? = nil, seed: UInt64 = 0) {
+        self.references = references
+        self.projection = projection
+        self.seed = seed
+    }
+
+    public static let exact = NeighbourSearch()
+
+    /// True when nothing is sampled or projected.
+    public var isExact: Bool { references == nil && projection == nil }
+
+    public var description: String {
+        if isExact { return "exact" }
+        return "sampled M = \(references.map(String.init) ?? "all"), projected d = \(projection.map(String.init) ?? "full")"
+    }
+
+    /// The references actually used for a batch of `n` images: M rounded up to even, or n − 1 when that is
+    /// not fewer (then the search is the exact one).
+    public func referenceCount(images n: Int) -> Int {
+        guard let m = references else { return n - 1 }
+        let even = m + m % 2
+        return even < n - 1 ? even : n - 1
+    }
+
+    /// Floating-point operations of the unsupervised search (multiply-adds count 2; the GEMMs dominate):
+    /// N·M/2 pairs of P×P×d GEMMs, plus the projection N·P·D·d when there is one.
+    public func unsupervisedFlops(images n: Int, patches p: Int, dimensions d: Int) -> Double {
+        let m = Double(referenceCount(images: n)), dims = Double(projection.map { min($0, d) } ?? d)
+        let pairs = Double(n) * m / 2
+        let projectionCost = projection == nil ? 0 : 2 * Double(n * p) * Double(d) * dims
+        return pairs * 2 * Double(p * p) * dims + projectionCost
+    }
+
+    /// Floating-point operations of the semi-supervised search against `r` reference images.
+    public func semiSupervisedFlops(images n: Int, references r: Int, patches p: Int, dimensions d: Int) -> Double {
+        let dims = Double(projection.map { min($0, d) } ?? d)
+        let projectionCost = projection == nil ? 0 : 2 * Double((n + r) * p) * Double(d) * dims
+        return 2 * Double(n * p) * Double(r * p) * dims + projectionCost
+    }
+
+    /// The search for a batch that should take at most `budget` seconds at `rate` flop/s: exact when it fits;
+    /// else the most references (down to 64) at full D; else the projection to 256 dimensions with the most
+    /// references that fit, down to 16 (the smallest sample whose mean is still steady); else 128
+    /// dimensions and 16 references, even if over the budget. Sampling comes first because a mean over 64
+    /// random other images is already close to the mean over all of them, while a projection perturbs every
+    /// distance. The seed is the caller's.
+    public static func choose(
+        images n: Int, patches p: Int, dimensions d: Int, rate: Double, budget: Double, seed: UInt64 = 0
+    ) -> NeighbourSearch {
+        let affordable = budget * rate
+        if NeighbourSearch.exact.unsupervisedFlops(images: n, patches: p, dimensions: d) <= affordable { return .exact }
+        /// The most references (even) whose search fits the budget with this projection.
+        func largestM(projection: Int?) -> Int {
+            let dims = Double(projection.map { min($0, d) } ?? d)
+            let fixed = projection == nil ? 0 : 2 * Double(n * p) * Double(d) * dims
+            let pairs = max(0, (affordable - fixed) / (2 * Double(p * p) * dims))
+            let m = Int(min(2 * pairs / Double(n), Double(n)))
+            return min(n - 1, m - m % 2)
+        }
+        let full = largestM(projection: nil)
+        if full >= 64 { return NeighbourSearch(references: full, projection: nil, seed: seed) }
+        for dims in [256, 128] where dims < d {
+            let m = largestM(projection: dims)
+            if m >= 16 || dims == 128 { return NeighbourSearch(references: max(16, m), projection: dims, seed: seed) }
+        }
+        return NeighbourSearch(references: max(16, full), projection: nil, seed: seed)
+    }
+}
