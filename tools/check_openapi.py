@@ -421,7 +421,8 @@ def job_id(response):
 
 def open_server(binary, workdir, checker):
     """Without a token; a queue of 1 so that a third upload meets a full queue."""
-    server = Server(binary, workdir, "open", flags=["--queue-limit", "1"])
+    # max_exact_seconds 1: the 6-image jobs below stay under it, the 24-image upload does not (422).
+    server = Server(binary, workdir, "open", flags=["--queue-limit", "1"], env={"AC_MAX_EXACT_SECONDS": "1"})
     api = Client(server, checker)
     try:
         # The service routes, and the empty listing.
@@ -489,6 +490,8 @@ def open_server(binary, workdir, checker):
                  [("Content-Type", content_type), ("Transfer-Encoding", "chunked")], b"zz\r\n")
         api.call("media type", "POST", "/v1/jobs", 415, [("Content-Type", "image/png")], fixture("png_rgb8_1x1.png"))
         api.upload("corrupt images", image_parts() + [("images", "gray/broken.png", fixture("broken_png_truncated.png"))], 422)
+        api.upload("too expensive", [(name, f"{round}-{filename}", data)
+                                     for round in range(4) for (name, filename, data) in image_parts()], 422)
 
         # Not found, and methods a path does not take (the document's 405 rule, checked against Allow).
         for method in ["GET", "HEAD", "DELETE"]:

@@ -133,6 +133,14 @@ final class ClusterCommandTests: XCTestCase {
         let excluded = try run([batch.patches, "--labels", batch.labels, "--exclude", "type2"])
         XCTAssertEqual(excluded.clusters, 2)
         XCTAssertEqual(excluded.assignments.count, 16)
+        // The scalable search: 8 sampled references and a 16-dimensional projection still find the defect
+        // types here, and the report says which search ran.
+        let scalable = try run([batch.patches, "--labels", batch.labels, "--tau", "0.5", "--references", "8", "--projection", "16", "--json"])
+        XCTAssertEqual(scalable.search, "sampled M = 8, projected d = 16")
+        XCTAssertEqual(scalable.metrics!.nmi, 1, accuracy: 1e-12)
+        XCTAssert(scalable.json().contains(#""search": "sampled M = 8, projected d = 16""#))
+        XCTAssertEqual(try run([batch.patches, "--labels", batch.labels, "--tau", "0.5", "--references", "23"]).assignments, unsupervised.assignments)
+        XCTAssertEqual(try run([batch.patches, "--labels", batch.labels, "--search", "auto", "--time-budget", "1000"]).search, "exact")
     }
 
     func testBadInputsAreOneLineErrorsNamingTheProblem() throws {
@@ -157,6 +165,10 @@ final class ClusterCommandTests: XCTestCase {
             ([batch.patches, "--tau=-1"], "--tau must be a number ≥ 0"),
             ([batch.patches, "--normal", twoD], "must hold patch embeddings (R×P×D)"),
             ([batch.patches, "--labels", batch.labels, "--exclude", "type0", "--exclude", "type1", "--exclude", "type2"], "--exclude removed every image"),
+            ([batch.patches, "--search", "scalable"], "--search scalable needs --references and/or --projection"),
+            ([batch.patches, "--search", "exact", "--references", "4"], "--references and --projection go with --search scalable, not exact"),
+            ([batch.patches, "--projection", "0"], "--projection must be from 1 to the embeddings' 24 dimensions (got 0)"),
+            ([batch.patches, "--search", "fast"], "--search must be exact, auto or scalable (got 'fast')"),
         ]
         for (arguments, expected) in cases {
             let message = failure(arguments)

@@ -23,9 +23,29 @@ final class JobOptionsTests: XCTestCase {
         XCTAssertEqual(try json(#"{"exclude": "combined"}"#).exclude, ["combined"])
     }
 
+    func testSearchOptions() throws {
+        XCTAssertEqual(try json("{}").neighbourSearch, .exact)
+        let sized = try json(#"{"references": 64, "projection": 256, "seed": 3}"#)
+        XCTAssertEqual(sized.search, .scalable)
+        XCTAssertEqual(sized.neighbourSearch, NeighbourSearch(references: 64, projection: 256, seed: 3))
+        XCTAssertEqual(try json(#"{"search": "scalable", "projection": 128}"#).neighbourSearch, NeighbourSearch(references: nil, projection: 128, seed: 0))
+        XCTAssertEqual(try json(#"{"search": "auto"}"#).search, .auto)
+        let bad: [(String, JobOptionsError)] = [
+            (#"{"search": "fast"}"#, .invalid("option 'search' must be exact, auto or scalable; got 'fast'")),
+            (#"{"search": "scalable"}"#, .invalid("option 'search' scalable needs 'references' and/or 'projection'")),
+            (#"{"search": "exact", "references": 8}"#, .invalid("options 'references' and 'projection' go with search scalable, not exact")),
+            (#"{"search": "auto", "projection": 8}"#, .invalid("options 'references' and 'projection' go with search scalable, not auto")),
+            (#"{"references": 0}"#, .invalid("option 'references' must be an integer from 1 to 100000; got 0.0")),
+            (#"{"seed": -1}"#, .invalid("option 'seed' must be an integer from 0 to 2^53; got -1.0")),
+        ]
+        for (text, expected) in bad {
+            XCTAssertThrowsError(try json(text), text) { XCTAssertEqual($0 as? JobOptionsError, expected, text) }
+        }
+    }
+
     func testTheStoredFormReadsBackAsTheSameOptions() throws {
         for text in ["{}", #"{"backbone": "efficientnet-lite0", "mode": "supervised", "tau": 0.25, "clusters": 4, "exclude": ["a \"b\"", "c"], "resize": 300, "crop": 256}"#,
-                     #"{"clusters": "auto", "mode": "average"}"#] {
+                     #"{"clusters": "auto", "mode": "average"}"#, #"{"references": 10, "projection": 64, "seed": 5}"#] {
             let options = try json(text)
             XCTAssertEqual(try json(options.json), options, text)
         }
@@ -44,7 +64,7 @@ final class JobOptionsTests: XCTestCase {
 
     func testBadOptionsAreNamedErrors() {
         let cases: [(String, JobOptionsError)] = [
-            (#"{"mode": "average", "colour": 1, "aaa": 2}"#, .unknownOptions("unknown option(s): aaa, colour; known: backbone, clusters, crop, exclude, mode, resize, tau")),
+            (#"{"mode": "average", "colour": 1, "aaa": 2}"#, .unknownOptions("unknown option(s): aaa, colour; known: backbone, clusters, crop, exclude, mode, projection, references, resize, search, seed, tau")),
             ("[1, 2]", .invalid("options must be a JSON object")),
             ("{nope", .invalid("options must be a JSON object")),
             (#"{"backbone": "resnet9000"}"#, .invalid("unknown backbone 'resnet9000'; known: dinov2-vits14, efficientnet-lite0, wide-resnet50-2, dino-vitb8")),

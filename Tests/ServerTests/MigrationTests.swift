@@ -141,8 +141,32 @@ final class MigrationTests: XCTestCase {
         let names = try store.database.read { db in try tableNames(db) }
         XCTAssertEqual(names, ["schema_migrations", "jobs", "images", "assignments", "alphas"])
         let applied = try store.database.read { db in try JobSchema.migrator.appliedMigrations(db) }
-        XCTAssertEqual(applied, ["v1-jobs"])
+        XCTAssertEqual(applied, ["v1-jobs", "v2-estimates"])
         let problems = try store.database.read { db in try db.fetchAll("PRAGMA foreign_key_check") }
         XCTAssertTrue(problems.isEmpty)
+    }
+
+    /// A database of the first release (schema v1) opens in this build: v2 is applied, its jobs keep their
+    /// data and have no estimate.
+    func testAVersion1DatabaseIsMigratedKeepingItsJobs() throws {
+        try withStorageTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("jobs.sqlite").path
+            let old = try JobStore(path: path)
+            let job = try old.createJob(options: "{}", images: [], normals: [])
+            old.close()
+            let db = try Database(path: path)  // back to v1: the column and the record of v2 removed
+            try db.execute("ALTER TABLE jobs DROP COLUMN estimate_json")
+            try db.execute("DELETE FROM schema_migrations WHERE name = 'v2-estimates'")
+            db.close()
+
+            let store = try JobStore(path: path)
+            defer { store.close() }
+            XCTAssertEqual(try store.database.read { try JobSchema.migrator.appliedMigrations($0) }, ["v1-jobs", "v2-estimates"])
+            let migrated = try XCTUnwrap(try store.job(id: job.id))
+            XCTAssertEqual(migrated.optionsJSON, "{}")
+            XCTAssertNil(migrated.estimateJSON)
+            let new = try store.createJob(options: "{}", estimate: #"{"weights_flops": 1}"#, images: [], normals: [])
+            XCTAssertEqual(try store.job(id: new.id)?.estimateJSON, #"{"weights_flops": 1}"#)
+        }
     }
 }

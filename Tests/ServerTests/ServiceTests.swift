@@ -211,6 +211,40 @@ final class ServiceTests: XCTestCase {
         XCTAssert(slow.waitForClose())
     }
 
+    func testACostlyExactJobIsRefusedWithAnEstimateAndAutoFitsTheBudget() throws {
+        _ = try weightsDirectoryOrSkip()
+        let service = try TestService { config in
+            config.maxExactSeconds = 1
+            config.searchBudgetSeconds = 1
+        }
+        // 24 images: 276 pairs of 784×784×2048 GEMMs, 6.9·10¹¹ flop, over 1 s on any 2-core machine.
+        let parts = try (0..<4).flatMap { round in
+            try twoGroupParts().map { FormPart(name: $0.name, filename: $0.filename!.replacingOccurrences(of: "/", with: "/\(round)-"), data: $0.data) }
+        }
+        let refused = try service.post(parts)
+        XCTAssertEqual(refused.status, 422, refused.bodyText)
+        let error = try XCTUnwrap(try TestService.object(refused)["error"] as? [String: Any])
+        XCTAssertEqual(error["code"] as? String, "too_expensive")
+        XCTAssert((error["message"] as? String ?? "").contains("the exact patch weights of 24 images would take about"), "\(error)")
+        XCTAssert((error["message"] as? String ?? "").contains(#"send {"search": "auto"}"#), "\(error)")
+        XCTAssertEqual(service.storedImages, [])
+
+        let posted = try service.post(parts + [FormPart(name: "options", data: Array(#"{"search": "auto", "seed": 4}"#.utf8))])
+        XCTAssertEqual(posted.status, 202, posted.bodyText)
+        let created = try TestService.object(posted)
+        let estimate = try XCTUnwrap(created["estimate"] as? [String: Any])
+        XCTAssertEqual(estimate["search_chosen_by"] as? String, "auto (budget 1 s)")
+        XCTAssertLessThanOrEqual(estimate["weights_seconds"] as? Double ?? 99, 1.05)
+        let options = try XCTUnwrap(created["options"] as? [String: Any])
+        XCTAssertEqual(options["search"] as? String, "scalable", "auto is resolved and stored: \(options)")
+        XCTAssertEqual(options["seed"] as? Int, 4)
+        XCTAssertEqual(estimate["search"] as? String, NeighbourSearch(
+            references: options["references"] as? Int, projection: options["projection"] as? Int, seed: 4).description)
+        let (job, _) = try service.waitForJob(created["id"] as! String)
+        XCTAssertEqual(job["status"] as? String, "succeeded", "\(job)")
+        XCTAssertEqual(job["estimate"] as? NSDictionary, estimate as NSDictionary)
+    }
+
     func testDeletingARunningJobCancelsItPromptly() throws {
         _ = try weightsDirectoryOrSkip()
         let service = try TestService()

@@ -2,6 +2,7 @@
 // dimensions and leading dimensions first (as ggml asserts its layout before `cblas_sgemm`), so a
 // shape bug stops here with a message instead of reading out of bounds inside BLAS.
 import CBLAS
+import Dispatch
 
 public enum BLAS {
     /// Row-major C ← alpha·op(A)·op(B) + beta·C, with op(A) M×K, op(B) K×N, C M×N.
@@ -71,6 +72,29 @@ public enum BLAS {
         threads = count
         defer { threads = previous }
         return try body()
+    }
+
+    /// This machine's sgemm rate in flop/s, from the best of `repeats` square multiplications of side `size`
+    /// (0.1–0.3 s at the defaults): the rate cost estimates divide by. The tiled distance GEMMs run at
+    /// 85–100 % of it (docs/BENCHMARKS.md).
+    public static func measureSgemmRate(size n: Int = 768, repeats: Int = 4) -> Double {
+        var random = SeededRandom(seed: 1)
+        let a = random.normals(n * n), b = random.normals(n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            a.withUnsafeBufferPointer { ab in
+                b.withUnsafeBufferPointer { bb in
+                    c.withUnsafeMutableBufferPointer { cb in
+                        sgemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: ab.baseAddress!, lda: n,
+                              b: bb.baseAddress!, ldb: n, beta: 0, c: cb.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best
     }
 
     /// OpenBLAS's build configuration and the kernel set it picked (e.g. "Haswell"), for benchmark reports.

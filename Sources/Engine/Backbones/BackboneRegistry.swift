@@ -27,12 +27,18 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
     public let targetDimension: Int
     /// Images per forward pass.
     public let batch: Int
+    /// Input pixels per patch of the first feature layer (the ViT patch size; 8 for the CNNs' stride-8
+    /// maps): P = (crop / stride)² patches per image, for cost estimates before any image is run.
+    public let stride: Int
     public let description: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, architecture, weights, resize, crop, normalization, layers, batch, description
+        case name, architecture, weights, resize, crop, normalization, layers, batch, stride, description
         case pretrainDimension = "pretrain_dimension", targetDimension = "target_dimension"
     }
+
+    /// Patches per image at this crop: (crop / stride)², the first feature layer's grid.
+    public var estimatedPatches: Int { (crop / stride) * (crop / stride) }
 
     /// The preprocessing this backbone expects.
     public func preprocessing() throws(RegistryError) -> Preprocessing {
@@ -52,7 +58,7 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
         let spec = BackboneSpec(
             name: name, architecture: architecture, weights: weights, resize: resize ?? self.resize,
             crop: crop ?? self.crop, normalization: normalization, layers: layers,
-            pretrainDimension: pretrainDimension, targetDimension: targetDimension, batch: batch,
+            pretrainDimension: pretrainDimension, targetDimension: targetDimension, batch: batch, stride: stride,
             description: description)
         try spec.validate()
         return spec
@@ -80,6 +86,7 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
             throw fail("dimensions must be in 1…65536")
         }
         guard (1...256).contains(batch) else { throw fail("batch must be in 1…256") }
+        guard (1...64).contains(stride), stride <= crop else { throw fail("stride must be in 1…64 and at most the crop") }
         _ = try preprocessing()
     }
 }

@@ -20,6 +20,7 @@ enum JobJSON {
             "\"attempt\": \(job.attempt)",
             "\"timings\": \(job.timingsJSON ?? "{}")",
         ]
+        if let estimate = job.estimateJSON { fields.append("\"estimate\": \(estimate)") }
         if let clusters = job.clusterCount { fields.append("\"clusters\": \(clusters)") }
         if let code = job.errorCode {
             fields.append("\"error\": {\"code\": \(JSONString.quoted(code)), \"message\": \(JSONString.quoted(job.errorMessage ?? ""))}")

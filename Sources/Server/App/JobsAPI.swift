@@ -18,6 +18,8 @@ struct JobsAPI: Sendable {
     let store: JobStore
     let queue: JobQueue
     let jobMetrics: JobMetrics
+    /// This machine's sgemm rate (flop/s), measured at start, for cost estimates.
+    let sgemmRate: Double
     /// The HTTP server's counters, for /metrics (the server is created after the API).
     let httpMetrics: @Sendable () -> HTTPServerMetrics.Snapshot
 
@@ -174,8 +176,7 @@ struct JobsAPI: Sendable {
                     try JobOptions.parse(json: upload.optionsJSON ?? Array("{}".utf8), registry: registry, defaultBackbone: config.defaultBackbone)
                 }
             }
-            let resolved = options!.resolvingMode(hasNormals: !upload.normals.isEmpty)
-            try check(resolved, upload)
+            let (resolved, estimate) = try check(options!.resolvingMode(hasNormals: !upload.normals.isEmpty), upload)
             guard !queue.isFull else { throw queueFullError() }
             func record(_ image: StagedImage) -> NewImage {
                 NewImage(name: image.name.name, label: image.name.label, storedPath: image.storedName,
@@ -183,7 +184,9 @@ struct JobsAPI: Sendable {
             }
             let job: JobRecord
             do {
-                job = try store.createJob(options: resolved.json, images: upload.images.map(record), normals: upload.normals.map(record))
+                job = try store.createJob(
+                    options: resolved.json, estimate: estimate.json, images: upload.images.map(record),
+                    normals: upload.normals.map(record))
             } catch { throw APIError(500, "storage_error", "recording the job: \(error)") }
             let bytes = upload.images.reduce(0) { $0 + $1.size } + upload.normals.reduce(0) { $0 + $1.size }
             log(String(format: "job %@ queued: %d images, %d normal, %d bytes, stored in %.1f ms", job.id,
@@ -202,8 +205,9 @@ struct JobsAPI: Sendable {
         do { return try parse() } catch { throw APIError(400, error.code, error.description) }
     }
 
-    /// What the job's options need of its images, checked before the job is accepted.
-    private func check(_ options: JobOptions, _ upload: StagedUpload) throws(APIError) {
+    /// What the job's options need of its images, checked before the job is accepted; then the cost estimate
+    /// (with `search: auto` resolved), refusing an exact search that would take longer than the limit.
+    private func check(_ options: JobOptions, _ upload: StagedUpload) throws(APIError) -> (JobOptions, CostEstimate) {
         let images = upload.images
         guard !images.isEmpty else {
             throw APIError(400, "no_images", "the upload has no images to cluster (form parts named 'images', or files outside normal/ in a tar)")
@@ -235,6 +239,26 @@ struct JobsAPI: Sendable {
         guard FileManager.default.fileExists(atPath: config.weightsDirectory + "/" + spec.weights) else {
             throw APIError(400, "backbone_unavailable", "backbone '\(spec.name)' has no weights on this server (its file \(spec.weights) is not installed); GET /v1/backbones lists the available ones")
         }
+        if let projection = options.projection, projection > spec.targetDimension {
+            throw APIError(400, "invalid_option", "option 'projection' is \(projection) but backbone '\(spec.name)' has \(spec.targetDimension) dimensions")
+        }
+        let (resolved, estimate) = CostEstimate.make(
+            options, images: images.count, normals: upload.normals.count, spec: spec, rate: sgemmRate,
+            budgetSeconds: config.searchBudgetSeconds)
+        if estimate.search.isExact && estimate.seconds > Double(config.maxExactSeconds) {
+            var scalable = options
+            scalable.search = .auto
+            let (suggested, suggestedEstimate) = CostEstimate.make(
+                scalable, images: images.count, normals: upload.normals.count, spec: spec, rate: sgemmRate,
+                budgetSeconds: config.searchBudgetSeconds)
+            let sizes = [suggested.references.map { "\"references\": \($0)" }, suggested.projection.map { "\"projection\": \($0)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+            throw APIError(422, "too_expensive", String(
+                format: "the exact patch weights of %d images would take about %.0f s (%.3g flop at %.0f GFLOP/s), over this server's limit of %d s; send {\"search\": \"auto\"} (about %.0f s here) or choose {%@}",
+                images.count, estimate.seconds, estimate.flops, sgemmRate / 1e9, config.maxExactSeconds,
+                suggestedEstimate.seconds, sizes))
+        }
+        return (resolved, estimate)
     }
 
     func existingJob(_ id: String) throws(APIError) -> JobRecord {

@@ -37,8 +37,10 @@ final class Service: Sendable {
             runner.run(id: id, cancellation: flag)
         }
         let httpMetrics = HTTPServerMetrics()
+        let rate = BLAS.measureSgemmRate()
+        log(String(format: "sgemm rate %.0f GFLOP/s (for cost estimates)", rate / 1e9))
         api = JobsAPI(config: config, registry: registry, store: store, queue: queue, jobMetrics: jobMetrics,
-                      httpMetrics: { httpMetrics.snapshot })
+                      sgemmRate: rate, httpMetrics: { httpMetrics.snapshot })
         var http = HTTPServerConfiguration()
         http.host = config.host
         http.port = config.port

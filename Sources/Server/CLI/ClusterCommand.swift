@@ -45,6 +45,21 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "Normal reference images for semi-supervised mode: a folder of images (image input) or an R×P×D .npy.")
     var normal: String?
 
+    @Option(help: "Nearest-patch search: exact (default), auto (pick sampling/projection to fit --time-budget), or scalable (with --references and/or --projection).")
+    var search: String?
+
+    @Option(help: "Scalable search: average each image's unsupervised score over this many sampled other images.")
+    var references: Int?
+
+    @Option(help: "Scalable search: distances after a seeded random projection to this many dimensions.")
+    var projection: Int?
+
+    @Option(help: "Seed of the scalable search's sampling and projection (default 0).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Seconds the patch weights should take with --search auto (default 120).")
+    var timeBudget: Double = 120
+
     @Option(help: "Write the image embeddings X that were clustered (rows after --exclude) as .npy.")
     var saveEmbeddings: String?
 
@@ -165,8 +180,11 @@ struct ClusterRun {
         if !o.exclude.isEmpty && batch.labels == nil { throw CLIError("--exclude needs labels (--labels, or image sub-folders)") }
         var alpha: [Float]?
         let x: ImageEmbeddings
+        var searchUsed: NeighbourSearch?
         if let z = batch.patches {
-            let weighted = try ClusteringPipeline.weigh(z, mode: mode, tau: tau, references: batch.references)
+            let search = try resolveSearch(images: z.images, patches: z.patches, dimensions: z.dimensions, mode: mode)
+            searchUsed = search
+            let weighted = try ClusteringPipeline.weigh(z, mode: mode, tau: tau, references: batch.references, search: search)
             alpha = weighted.alpha
             x = weighted.embeddings
         } else {
@@ -193,9 +211,34 @@ struct ClusterRun {
             try NPYArray(shape: [x.images, alpha.count / x.images], values: alpha).write(to: URL(fileURLWithPath: path))
         }
         return ClusterReport(
-            clusters: outcome.clusters, chosenBy: outcome.chosenBy,
+            clusters: outcome.clusters, chosenBy: outcome.chosenBy, search: searchUsed?.description,
             images: outcome.kept.map { batch.names[$0] }, rows: outcome.kept, labels: outcome.keptLabels,
             assignments: outcome.assignments, metrics: outcome.metrics)
+    }
+
+    /// The search from --search, --references, --projection, --seed and --time-budget.
+    func resolveSearch(images n: Int, patches p: Int, dimensions d: Int, mode: PatchWeightMode) throws -> NeighbourSearch {
+        let o = options
+        let sized = o.references != nil || o.projection != nil
+        if let m = o.references, m < 1 { throw CLIError("--references must be at least 1 (got \(m))") }
+        if let dims = o.projection, dims < 1 || dims > d {
+            throw CLIError("--projection must be from 1 to the embeddings' \(d) dimensions (got \(dims))")
+        }
+        switch o.search ?? (sized ? "scalable" : "exact") {
+        case "exact":
+            if sized { throw CLIError("--references and --projection go with --search scalable, not exact") }
+            return .exact
+        case "scalable":
+            guard sized else { throw CLIError("--search scalable needs --references and/or --projection") }
+            return NeighbourSearch(references: o.references, projection: o.projection, seed: o.seed)
+        case "auto":
+            if sized { throw CLIError("--references and --projection go with --search scalable, not auto") }
+            guard mode == .unsupervised else { return .exact }
+            return NeighbourSearch.choose(
+                images: n, patches: p, dimensions: d, rate: BLAS.measureSgemmRate(), budget: o.timeBudget, seed: o.seed)
+        case let other:
+            throw CLIError("--search must be exact, auto or scalable (got '\(other)')")
+        }
     }
 
     func resolveMode() throws -> PatchWeightMode {

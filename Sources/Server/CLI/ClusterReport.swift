@@ -7,6 +7,8 @@ struct ClusterReport {
     let clusters: Int
     /// How K was decided: "given", "labels" or "auto (…)".
     let chosenBy: String
+    /// The nearest-patch search, when patch weights were computed ("exact", or the scalable settings).
+    var search: String? = nil
     /// Image names from the labels CSV (nil without one); `rows` are the input row indices.
     let images: [String?]
     let rows: [Int]
@@ -15,7 +17,9 @@ struct ClusterReport {
     let metrics: ClusteringMetrics?
 
     func json() -> String {
-        var out = "{\"clusters\": \(clusters), \"clusters_chosen_by\": \(JSONString.quoted(chosenBy)), \"assignments\": ["
+        var out = "{\"clusters\": \(clusters), \"clusters_chosen_by\": \(JSONString.quoted(chosenBy)), "
+        if let search { out += "\"search\": \(JSONString.quoted(search)), " }
+        out += "\"assignments\": ["
         for i in assignments.indices {
             let image = images[i].map(JSONString.quoted) ?? String(rows[i])
             let label = labels.map { ", \"label\": " + JSONString.quoted($0[i]) } ?? ""
@@ -28,6 +32,7 @@ struct ClusterReport {
 
     func table() -> String {
         var out = "clusters: \(clusters) (\(chosenBy))\n"
+        if let search, search != "exact" { out += "search: \(search)\n" }
         if let m = metrics {
             out += String(format: "nmi %.4f  ari %.4f  f1 %.4f\n", m.nmi, m.ari, m.f1)
         }

@@ -31,12 +31,16 @@ struct ServerConfig: Sendable, Equatable {
     var bodyIdleTimeout = 30
     /// Backbone of jobs that name none; nil: the registry's default.
     var defaultBackbone: String?
+    /// An exact-search job whose estimated patch-weight time is longer is refused (422) with a suggestion.
+    var maxExactSeconds = 1800
+    /// The time the scalable search's `auto` rule aims for.
+    var searchBudgetSeconds = 120
 
     /// Every key, as written in the file, in the environment (AC_ + upper case) and as a flag (--key with -).
     static let keys = [
         "host", "port", "data_dir", "weights_dir", "registry", "token", "workers", "queue_limit",
         "max_body_bytes", "max_images", "max_image_pixels", "max_connections", "header_timeout",
-        "body_idle_timeout", "default_backbone",
+        "body_idle_timeout", "default_backbone", "max_exact_seconds", "search_budget_seconds",
     ]
 
     static func environmentName(_ key: String) -> String { "AC_" + key.uppercased() }
@@ -107,6 +111,8 @@ struct ServerConfig: Sendable, Equatable {
         case "header_timeout": headerTimeout = try integer(1...3600)
         case "body_idle_timeout": bodyIdleTimeout = try integer(1...3600)
         case "default_backbone": defaultBackbone = try text()
+        case "max_exact_seconds": maxExactSeconds = try integer(1...31_536_000)
+        case "search_budget_seconds": searchBudgetSeconds = try integer(1...31_536_000)
         default:
             throw ConfigError("\(source): unknown key '\(key)'; known: \(Self.keys.joined(separator: ", "))")
         }

@@ -17,14 +17,45 @@ struct JobOptions: Equatable, Sendable {
     /// Override the backbone's resize / crop (pixels).
     var resize: Int?
     var crop: Int?
+    /// The nearest-patch search: nil or .exact (the default), .auto (the server picks M and d under its
+    /// search budget; resolved at upload), or .scalable with `references` and/or `projection`.
+    var search: SearchOption?
+    /// Sampled references per image (scalable search).
+    var references: Int?
+    /// Random projection dimensions (scalable search).
+    var projection: Int?
+    /// Seed of the sampling and projection (default 0).
+    var seed: Int?
 
-    static let names: Set<String> = ["backbone", "mode", "tau", "clusters", "exclude", "resize", "crop"]
+    enum SearchOption: String, Sendable {
+        case exact, auto, scalable
+    }
+
+    static let names: Set<String> = [
+        "backbone", "mode", "tau", "clusters", "exclude", "resize", "crop", "search", "references", "projection", "seed",
+    ]
+
+    /// The engine's search for these options; `.auto` must have been resolved first.
+    var neighbourSearch: NeighbourSearch {
+        precondition(search != .auto, "search 'auto' is resolved at upload")
+        guard references != nil || projection != nil else { return .exact }
+        return NeighbourSearch(references: references, projection: projection, seed: UInt64(seed ?? 0))
+    }
     /// Largest options document accepted.
     static let maxBytes = 64 << 10
 
     /// The defaults: the given backbone (else the registry's default), the mode from the upload, τ = 2.
     static func defaults(_ registry: BackboneRegistry, backbone: String? = nil) -> JobOptions {
         JobOptions(backbone: backbone ?? registry.defaultBackbone, mode: nil, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil)
+    }
+
+    init(
+        backbone: String, mode: PatchWeightMode?, tau: Double, clusters: ClusterCount?, exclude: [String],
+        resize: Int?, crop: Int?, search: SearchOption? = nil, references: Int? = nil, projection: Int? = nil,
+        seed: Int? = nil
+    ) {
+        (self.backbone, self.mode, self.tau, self.clusters, self.exclude) = (backbone, mode, tau, clusters, exclude)
+        (self.resize, self.crop, self.search, self.references, self.projection, self.seed) = (resize, crop, search, references, projection, seed)
     }
 
     /// With the mode decided: semi-supervised when normal references came with the images, else unsupervised.
@@ -47,6 +78,10 @@ struct JobOptions: Equatable, Sendable {
         if !exclude.isEmpty { fields.append("\"exclude\": [" + exclude.map(JSONString.quoted).joined(separator: ", ") + "]") }
         if let resize { fields.append("\"resize\": \(resize)") }
         if let crop { fields.append("\"crop\": \(crop)") }
+        if let search { fields.append("\"search\": \(JSONString.quoted(search.rawValue))") }
+        if let references { fields.append("\"references\": \(references)") }
+        if let projection { fields.append("\"projection\": \(projection)") }
+        if let seed { fields.append("\"seed\": \(seed)") }
         return "{" + fields.joined(separator: ", ") + "}"
     }
 
@@ -129,17 +164,42 @@ struct JobOptions: Equatable, Sendable {
                     throw .invalid("option '\(name)' must be an integer from 1 to \(Preprocessing.maxSize); got \(value)")
                 }
                 if name == "resize" { options.resize = Int(value) } else { options.crop = Int(value) }
+            case ("search", .text(let value)):
+                guard let search = SearchOption(rawValue: value) else {
+                    throw .invalid("option 'search' must be exact, auto or scalable; got '\(value)'")
+                }
+                options.search = search
+            case ("references", .number(let value)), ("projection", .number(let value)):
+                guard value >= 1, value <= 100_000, value == value.rounded() else {
+                    throw .invalid("option '\(name)' must be an integer from 1 to 100000; got \(value)")
+                }
+                if name == "references" { options.references = Int(value) } else { options.projection = Int(value) }
+            case ("seed", .number(let value)):
+                guard value >= 0, value <= 9_007_199_254_740_992, value == value.rounded() else {
+                    throw .invalid("option 'seed' must be an integer from 0 to 2^53; got \(value)")
+                }
+                options.seed = Int(value)
             default:
                 throw .invalid("option '\(name)' has a value of the wrong type (\(expectedType(name)))")
             }
+        }
+        // The search: explicit sizes mean the scalable search, and cannot go with exact or auto.
+        let sized = options.references != nil || options.projection != nil
+        switch options.search {
+        case nil where sized: options.search = .scalable
+        case .scalable? where !sized:
+            throw .invalid("option 'search' scalable needs 'references' and/or 'projection'")
+        case .exact?, .auto?:
+            if sized { throw .invalid("options 'references' and 'projection' go with search scalable, not \(options.search!.rawValue)") }
+        default: break
         }
         return options
     }
 
     private static func expectedType(_ name: String) -> String {
         switch name {
-        case "backbone", "mode": "expected a string"
-        case "tau", "resize", "crop": "expected a number"
+        case "backbone", "mode", "search": "expected a string"
+        case "tau", "resize", "crop", "references", "projection", "seed": "expected a number"
         case "clusters": "expected a number or \"auto\""
         default: "expected a string or a list of strings"
         }

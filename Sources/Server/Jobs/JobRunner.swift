@@ -139,7 +139,7 @@ struct JobRunner: Sendable {
         let weighted: WeightedEmbeddings
         do {
             weighted = try ClusteringPipeline.weigh(
-                z, mode: options.mode!, tau: options.tau, references: references,
+                z, mode: options.mode!, tau: options.tau, references: references, search: options.neighbourSearch,
                 progress: { done in
                     _ = try? progress.report(stage: "weights", fraction: featureShare + (0.95 - featureShare) * done)
                 },

@@ -45,11 +45,13 @@ struct JobRecord: Sendable, Equatable {
     var metricsJSON: String?
     /// Which run this is: 1, plus one for every restart that found the job running.
     var attempt: Int
+    /// The cost estimate made at upload, JSON text (nil for jobs from before schema v2).
+    var estimateJSON: String?
 
     /// The column list every job query selects, in the order `init(row:)` reads by name.
     static let columns = """
         id, created_at, updated_at, status, stage, progress, options_json, image_count, normal_count, \
-        error_code, error_message, timings_json, cluster_count, metrics_json, attempt
+        error_code, error_message, timings_json, cluster_count, metrics_json, attempt, estimate_json
         """
 
     init(row: Row) throws {
@@ -68,6 +70,7 @@ struct JobRecord: Sendable, Equatable {
         clusterCount = try row["cluster_count"]
         metricsJSON = try row["metrics_json"]
         attempt = try row["attempt"]
+        estimateJSON = try row["estimate_json"]
     }
 
     /// Where the listing continues after this job.

@@ -9,8 +9,14 @@ enum JobSchema {
     static let migrator: Migrator = {
         var migrator = Migrator()
         migrator.register("v1-jobs") { db in try db.executeScript(v1) }
+        migrator.register("v2-estimates") { db in try db.executeScript(v2) }
         return migrator
     }()
+
+    /// The cost estimate made at upload (JSON text: flops, seconds, the search and how it was chosen).
+    private static let v2 = """
+        ALTER TABLE jobs ADD COLUMN estimate_json TEXT;
+        """
 
     /// Jobs, their images, and their results (cluster per image, α per image). Times are milliseconds since
     /// the Unix epoch, UTC. Results are written in one transaction by `JobStore.finish`, so a job is either

@@ -66,19 +66,23 @@ struct JobStore: Sendable {
     ///   - images: the images to cluster; position = index.
     ///   - normals: the normal reference images; position = index.
     /// - Throws: `DatabaseError`, e.g. a CHECK violation for a path-like `storedPath`; nothing is recorded.
-    func createJob(options optionsJSON: String, images: [NewImage], normals: [NewImage]) throws -> JobRecord {
+    ///   - estimateJSON: the cost estimate, JSON text, stored as given.
+    func createJob(
+        options optionsJSON: String, estimate estimateJSON: String? = nil, images: [NewImage], normals: [NewImage]
+    ) throws -> JobRecord {
         let id = Self.makeJobID()
         let time = now()
         return try database.write { db in
             try db.transaction(durability: .full) {
                 try db.execute(
                     """
-                    INSERT INTO jobs (id, created_at, updated_at, status, options_json, image_count, normal_count)
-                    VALUES (?, ?, ?, 'queued', ?, ?, ?)
+                    INSERT INTO jobs
+                        (id, created_at, updated_at, status, options_json, image_count, normal_count, estimate_json)
+                    VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)
                     """,
                     arguments: [
                         .text(id), .integer(time), .integer(time), .text(optionsJSON), DatabaseValue(images.count),
-                        DatabaseValue(normals.count),
+                        DatabaseValue(normals.count), DatabaseValue(estimateJSON),
                     ])
                 for (isNormal, list) in [(false, images), (true, normals)] {
                     for (position, image) in list.enumerated() {
