@@ -37,6 +37,7 @@ let package = Package(
         // Release-only benchmarks; never run by `swift test`.
         .executableTarget(name: "Benchmarks", dependencies: ["Engine", "CBLAS"], path: "Sources/Benchmarks"),
         .executableTarget(name: "BackboneBenchmarks", dependencies: ["Engine"], path: "Sources/BackboneBenchmarks"),
+        .executableTarget(name: "ScalableBenchmarks", dependencies: ["Engine"], path: "Sources/ScalableBenchmarks"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"], path: "Tests/EngineTests"),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"], path: "Tests/ServerTests"),
     ]
