@@ -38,6 +38,8 @@ final class EvaluationSweepTests: XCTestCase {
         XCTAssertEqual(summary.labelCounts.map(\.label), ["combined", "dent", "good", "scratch"])
         XCTAssertEqual(summary.excluded, 1)
         XCTAssertEqual(summary.normals, ["jpeg_progressive_64x48.jpg", "pillow_rgba_64x48.png"])
+        XCTAssertEqual(summary.testImages.first, "combined/png_rgb8_37x23.png")
+        XCTAssertEqual(summary.testImages.count, 7)
         XCTAssertEqual(first.records.map { "\($0.mode.rawValue) \($0.tau.map(tauText) ?? "-")" },
                        ["average -", "unsupervised 0", "unsupervised 2", "semi-supervised 0", "semi-supervised 2"])
         for record in first.records {
@@ -108,6 +110,31 @@ final class EvaluationSweepTests: XCTestCase {
         try assertOutputsAgreeWithJSON(in: settings.outputDirectory)
         let csv = try String(contentsOf: settings.outputDirectory.appendingPathComponent("runs.csv"), encoding: .utf8)
         XCTAssert(csv.contains(",semi-supervised,0.0,skipped,6,,,,,,"))
+    }
+
+    func testSeededSubsetAndNormalsAreRecordedAndReproducible() throws {
+        let root = folder.appendingPathComponent("data")
+        try EvaluationFixtures.mvtecTree(at: root)
+        let arguments = try arguments(root, ["--per-class", "1", "--normals", "1", "--seed", "5", "--modes", "average,semi-supervised"])
+        let first = try SweepRunner(settings: try EvaluationFixtures.settings(arguments), log: ProgressLog(enabled: false)).run()
+        let second = try SweepRunner(settings: try EvaluationFixtures.settings(arguments), log: ProgressLog(enabled: false)).run()
+        let summary = try XCTUnwrap(first.categories.first)
+        XCTAssertEqual(summary.labelCounts.map(\.count), [1, 1, 1, 1])
+        XCTAssertEqual(summary.testImages.count, 4)
+        XCTAssertEqual(summary.normals?.count, 1)
+        XCTAssertEqual(summary.normalsAvailable, 2)
+        XCTAssertEqual(second.categories.first?.testImages, summary.testImages)
+        XCTAssertEqual(second.categories.first?.normals, summary.normals)
+        XCTAssertEqual(second.records.map(\.outcome), first.records.map(\.outcome))
+        // combined is excluded: three images, three clusters, one per label, so every metric is 1.
+        XCTAssertEqual(first.records.map { $0.outcome?.metrics }, Array(repeating: ClusteringMetrics(nmi: 1, ari: 1, f1: 1), count: 3))
+        XCTAssert(first.records.allSatisfy { $0.images == 3 })
+        // The choices are in runs.json.
+        try EvaluationOutputs.write(first, to: folder.appendingPathComponent("out"))
+        let json = try String(contentsOf: folder.appendingPathComponent("out/runs.json"), encoding: .utf8)
+        XCTAssert(json.contains("\"test_images\": [" + summary.testImages.map { "\"\($0)\"" }.joined(separator: ", ") + "]"))
+        XCTAssert(json.contains("\"normals\": [\"\(summary.normals![0])\"], \"normals_available\": 2"))
+        XCTAssert(json.contains("\"per_class\": 1, \"seed\": 5"))
     }
 
     func testCacheKeyFollowsSettingsAndWeights() throws {

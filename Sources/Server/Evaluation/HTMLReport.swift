@@ -1,6 +1,7 @@
 // report.html: the evaluation for a person, in one self-contained file (inline CSS, SVG and base64 PNG; no
 // script, font or image is fetched). Per category: the §8-style table, NMI/ARI/F1 against τ per backbone,
-// and for the category's best run (highest NMI) its confusion matrix and a contact sheet per cluster.
+// and for the category's best run with patch weights (highest NMI among unsupervised and semi-supervised runs)
+// its confusion matrix and a contact sheet per cluster.
 import Engine
 import Foundation
 
@@ -50,7 +51,7 @@ enum HTMLReport {
             out += charts(result, runs: runs)
             if let detail = result.best[category.name] {
                 let best = result.records[detail.record]
-                out += "<h3>Best run: \(HTMLText.escape(best.backbone)), \(best.mode.rawValue)"
+                out += "<h3>Best run with patch weights: \(HTMLText.escape(best.backbone)), \(best.mode.rawValue)"
                 out += best.tau.map { ", τ = \(tauText($0))" } ?? ""
                 out += " — " + ResultsMarkdown.cell(best.outcome!.metrics) + "</h3>\n"
                 out += "<p>Confusion matrix (rows: labels; columns: clusters, matched ones first).</p>\n"

@@ -41,6 +41,8 @@ struct CategorySummary {
     var images: Int
     var labelCounts: [(label: String, count: Int)]
     var excluded: Int
+    /// The test images evaluated (names relative to the test folder), so a seeded `--per-class` subset is on record.
+    var testImages: [String]
     /// The normal references used (names relative to train/good), nil when the layout has none.
     var normals: [String]?
     var normalsAvailable: Int

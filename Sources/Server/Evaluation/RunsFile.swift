@@ -18,7 +18,8 @@ enum RunsFile {
             let labels = c.labelCounts.map { "\(JSONString.quoted($0.label)): \($0.count)" }.joined(separator: ", ")
             out += (i == 0 ? "\n" : ",\n") + "    {\"name\": \(JSONString.quoted(c.name)), \"group\": \(JSONString.quoted(c.group)), "
             out += "\"layout\": \(JSONString.quoted(c.layout)), \"root\": \(JSONString.quoted(c.root)), \"images\": \(c.images), "
-            out += "\"labels\": {\(labels)}, \"excluded\": \(c.excluded), \"normals\": \(c.normals.map(strings) ?? "null"), "
+            out += "\"labels\": {\(labels)}, \"excluded\": \(c.excluded), \"test_images\": \(strings(c.testImages)), "
+            out += "\"normals\": \(c.normals.map(strings) ?? "null"), "
             out += "\"normals_available\": \(c.normalsAvailable)}"
         }
         out += "\n  ],\n  \"runs\": ["

@@ -24,8 +24,9 @@ struct SVGLineChart {
         let all = series.flatMap { $0.values.compactMap { $0 } + ($0.constant.map { [$0] } ?? []) }
         let low = (min(0, all.min() ?? 0) / 0.25).rounded(.down) * 0.25  // ARI can be negative
         let high = 1.0
+        let inset = 12.0  // keeps the first and last points off the axes
         func x(_ i: Int) -> Double {
-            xLabels.count == 1 ? left + plotWidth / 2 : left + plotWidth * Double(i) / Double(xLabels.count - 1)
+            xLabels.count == 1 ? left + plotWidth / 2 : left + inset + (plotWidth - 2 * inset) * Double(i) / Double(xLabels.count - 1)
         }
         func y(_ v: Double) -> Double { top + plotHeight * (high - v) / (high - low) }
 

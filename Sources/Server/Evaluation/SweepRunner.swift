@@ -25,7 +25,8 @@ struct EvaluationResult {
     let settings: EvaluationSettings
     let categories: [CategorySummary]
     let records: [RunRecord]
-    /// Per category name: the run with the highest NMI (first of equals).
+    /// Per category name: the run the report draws — the highest NMI among runs with patch weights
+    /// (unsupervised, semi-supervised), or among `average` runs when no other mode ran; first of equals.
     let best: [String: RunDetail]
 }
 
@@ -75,7 +76,8 @@ final class SweepRunner {
         let excluded = images.filter { settings.exclude.contains($0.label!) }.count
         let summary = CategorySummary(
             name: category.name, group: category.group, layout: category.layout, root: category.root.path,
-            images: images.count, labelCounts: counts, excluded: excluded, normals: normals?.map(\.name),
+            images: images.count, labelCounts: counts, excluded: excluded, testImages: images.map(\.name),
+            normals: normals?.map(\.name),
             normalsAvailable: category.normals?.count ?? 0)
         return (summary, images, normals)
     }
@@ -139,8 +141,11 @@ final class SweepRunner {
                     format: "  %@ %@%@: NMI %.3f ARI %.3f F1 %.3f, K = %d (%@); %.2f s weights, %.2f s clustering",
                     spec.name, mode.rawValue, tau.map { " τ=\(tauText($0))" } ?? "", metrics.nmi, metrics.ari, metrics.f1,
                     outcome.clusters, outcome.chosenBy, weightSeconds, record.clusteringSeconds))
-                let bestNMI = best[category.name].flatMap { records[$0.record].outcome?.metrics.nmi } ?? -.infinity
-                if metrics.nmi > bestNMI {
+                // The report draws one run per category: the highest NMI, preferring runs with patch weights, since
+                // an `average` run's α is uniform and its heat maps would be blank.
+                let shown = best[category.name].map { records[$0.record] }
+                let rank = { (r: RunRecord) in (r.mode == .average ? 0 : 1, r.outcome?.metrics.nmi ?? -.infinity) }
+                if shown == nil || rank(record) > rank(shown!) {
                     best[category.name] = RunDetail(
                         record: records.count - 1, spec: spec, images: images, kept: outcome.kept,
                         keptLabels: outcome.keptLabels!, assignments: outcome.assignments, alpha: alpha, patches: z.patches)

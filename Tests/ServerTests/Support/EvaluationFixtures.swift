@@ -100,6 +100,7 @@ enum SyntheticEvaluation {
             CategorySummary(
                 name: c.name, group: c.group, layout: c.group == "neu_det" ? "flat" : "mvtec", root: "/data/\(c.name)",
                 images: c.images, labelCounts: [("a", c.images / 2), ("b", c.images - c.images / 2)], excluded: 0,
+                testImages: (0..<c.images).map { "\($0 < c.images / 2 ? "a" : "b")/\($0).png" },
                 normals: c.group == "neu_det" ? nil : ["000.png", "001.png"], normalsAvailable: c.group == "neu_det" ? 0 : 2)
         }
     }
