@@ -28,6 +28,11 @@ print("| search | seed | ARI(exact, scalable) | NMI / ARI / F1 vs labels |")
 print("|---|---|---|---|")
 print(f"| exact | – | 1 | {m['nmi']:.3f} / {m['ari']:.3f} / {m['f1']:.3f} |")
 PY
+cat > "$WORK/row.py" <<'PY'
+import json, sys
+agreement, truth, seed = json.loads(sys.argv[1]), json.loads(sys.argv[2])["metrics"], sys.argv[3]
+print(f"| {agreement['search']} | {seed} | {agreement['metrics']['ari']:.3f} | {truth['nmi']:.3f} / {truth['ari']:.3f} / {truth['f1']:.3f} |")
+PY
 IFS=';' read -ra LIST <<< "$SETTINGS"
 for setting in "${LIST[@]}"; do
   for seed in 0 1; do
@@ -35,6 +40,6 @@ for setting in "${LIST[@]}"; do
     agreement=$("$BIN" cluster "$WORK/z.npy" --labels "$WORK/exact.csv" --tau "$TAU" $setting --seed $seed --json)
     # shellcheck disable=SC2086
     truth=$("$BIN" cluster "$WORK/z.npy" --labels "$WORK/truth.csv" --tau "$TAU" $setting --seed $seed --json)
-    python3 -c 'import json,sys; a=json.loads(sys.argv[1]); t=json.loads(sys.argv[2])["metrics"]; print(f"| {a[\"search\"]} | {sys.argv[3]} | {a[\"metrics\"][\"ari\"]:.3f} | {t[\"nmi\"]:.3f} / {t[\"ari\"]:.3f} / {t[\"f1\"]:.3f} |")' "$agreement" "$truth" "$seed"
+    python3 "$WORK/row.py" "$agreement" "$truth" "$seed"
   done
 done
