@@ -25,6 +25,10 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
 
     public static let exact = NeighbourSearch()
 
+    /// The share of the square-sgemm rate the distance GEMMs reach (86–90 % measured for N = 64…256, P = 784,
+    /// D = 2048; docs/BENCHMARKS.md): estimates divide flops by `rate × gemmEfficiency`.
+    public static let gemmEfficiency = 0.85
+
     /// True when nothing is sampled or projected.
     public var isExact: Bool { references == nil && projection == nil }
 
@@ -67,7 +71,7 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
     public static func choose(
         images n: Int, patches p: Int, dimensions d: Int, rate: Double, budget: Double, seed: UInt64 = 0
     ) -> NeighbourSearch {
-        let affordable = budget * rate
+        let affordable = budget * rate * gemmEfficiency
         if NeighbourSearch.exact.unsupervisedFlops(images: n, patches: p, dimensions: d) <= affordable { return .exact }
         /// The most references (even) whose search fits the budget with this projection.
         func largestM(projection: Int?) -> Int {

@@ -41,7 +41,8 @@ struct CostEstimate: Sendable, Equatable {
         case .unsupervised: flops = search.unsupervisedFlops(images: n, patches: p, dimensions: d)
         case .semiSupervised: flops = search.semiSupervisedFlops(images: n, references: r, patches: p, dimensions: d)
         }
-        return (options, CostEstimate(flops: flops, seconds: flops / rate, rate: rate, search: search, chosenBy: chosenBy))
+        let seconds = flops / (rate * NeighbourSearch.gemmEfficiency)
+        return (options, CostEstimate(flops: flops, seconds: seconds, rate: rate, search: search, chosenBy: chosenBy))
     }
 
     /// `{"weights_flops", "weights_seconds", "machine_gflops", "search", "search_chosen_by"}`.
