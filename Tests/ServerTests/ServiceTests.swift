@@ -154,6 +154,7 @@ final class ServiceTests: XCTestCase {
         try expect(try service.post(images + [options(#"{"tau": -1}"#)], headers: auth), 400, "invalid_option", "'tau'")
         try expect(try service.post(images + [options(#"{"clusters": 7}"#)], headers: auth), 400, "invalid_option", "only 6 images")
         try expect(try service.post(images + [options(#"{"mode": "semi-supervised"}"#)], headers: auth), 400, "invalid_option", "needs normal reference images")
+        try expect(try service.post(images + [options(#"{"backbone": "dinov2-vits14", "crop": 300}"#)], headers: auth), 400, "invalid_option", "must be a multiple of 14; got 300")
         try expect(try service.post([images[0]], headers: auth), 400, "invalid_option", "at least 2 images")
         try expect(try service.post([options("{}")], headers: auth), 400, "no_images")
         try expect(try service.post([FormPart(name: "images", filename: nil, data: [1])], headers: auth), 400, "missing_filename")

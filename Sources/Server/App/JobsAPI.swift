@@ -239,6 +239,9 @@ struct JobsAPI: Sendable {
         guard FileManager.default.fileExists(atPath: config.weightsDirectory + "/" + spec.weights) else {
             throw APIError(400, "backbone_unavailable", "backbone '\(spec.name)' has no weights on this server (its file \(spec.weights) is not installed); GET /v1/backbones lists the available ones")
         }
+        if spec.architecture == .vit, spec.crop % spec.stride != 0 {
+            throw APIError(400, "invalid_option", "backbone '\(spec.name)' cuts images into \(spec.stride)-pixel patches: option 'crop' must be a multiple of \(spec.stride); got \(spec.crop)")
+        }
         if let projection = options.projection, projection > spec.targetDimension {
             throw APIError(400, "invalid_option", "option 'projection' is \(projection) but backbone '\(spec.name)' has \(spec.targetDimension) dimensions")
         }
