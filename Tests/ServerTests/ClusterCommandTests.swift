@@ -181,16 +181,6 @@ final class ClusterCommandTests: XCTestCase {
 final class ClusterImageFolderTests: XCTestCase {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    func weightsOrSkip() throws -> String {
-        let weights = root.appendingPathComponent("weights")
-        if !FileManager.default.fileExists(atPath: weights.appendingPathComponent("efficientnet_lite0.safetensors").path) {
-            // CI runs `make test`, which fetches the weights first: there a missing file is a failure.
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("weights/efficientnet_lite0.safetensors missing in CI") }
-            throw XCTSkip("weights/ missing ---> HINT: run `make weights`")
-        }
-        return weights.path
-    }
-
     /// Two "defect types" of three images each, copied from Tests/Fixtures/images.
     func makeFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("folder-cli-\(UUID().uuidString)")
@@ -206,7 +196,7 @@ final class ClusterImageFolderTests: XCTestCase {
     }
 
     func testImageFolderRunsThroughTheBackboneWithSavedPatchEmbeddings() throws {
-        let weights = try weightsOrSkip()
+        let weights = try weightsDirectoryOrSkip()
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let zPath = folder.appendingPathComponent("z.npy").path
@@ -241,7 +231,7 @@ final class ClusterImageFolderTests: XCTestCase {
         XCTAssert(message([folder.path, "--labels", "x.csv", "--registry", registry]).contains("--labels is for .npy input"))
         XCTAssert(message([folder.path, "--mode", "semi-supervised", "--registry", registry]).contains("needs --normal"))
         try Data("not a png".utf8).write(to: folder.appendingPathComponent("gray/broken.png"))
-        if let weights = try? weightsOrSkip() {
+        if let weights = try? weightsDirectoryOrSkip() {
             XCTAssert(message([folder.path, "--backbone", "efficientnet-lite0", "--registry", registry, "--weights-dir", weights]).contains("broken.png: "))
         }
     }

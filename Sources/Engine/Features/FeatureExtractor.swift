@@ -12,6 +12,9 @@ public final class FeatureExtractor {
     /// Built from the first batch's map shapes (they depend only on the crop size).
     var embedder: PatchEmbedder?
 
+    /// The patch grid of the embeddings (P = height · width), known once an image has been embedded.
+    public var patchGrid: (height: Int, width: Int)? { embedder.map { ($0.gridHeight, $0.gridWidth) } }
+
     public init(spec: BackboneSpec, weightsDirectory: URL) throws {
         self.spec = spec
         preprocessing = try spec.preprocessing()

@@ -255,6 +255,4 @@ private struct Staging {
 }
 
 /// `label/name` or `name`.
-func displayName(_ name: UploadName) -> String {
-    name.label.map { "\($0)/\(name.name)" } ?? name.name
-}
+func displayName(_ name: UploadName) -> String { displayName(label: name.label, name: name.name) }

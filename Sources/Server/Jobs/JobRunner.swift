@@ -161,7 +161,7 @@ struct JobRunner: Sendable {
 
         var assignments = [Int?](repeating: nil, count: images.count)
         for (row, cluster) in zip(outcome.kept, outcome.assignments) { assignments[row] = cluster }
-        let grid = Self.grid(patches: z.patches)
+        let grid = extractor.patchGrid!  // set by the embedding above
         let alphas = (0..<images.count).map { i in
             AlphaMap(position: i, gridHeight: grid.height, gridWidth: grid.width,
                      weights: Array(weighted.alpha[i * z.patches..<(i + 1) * z.patches]))
@@ -181,17 +181,10 @@ struct JobRunner: Sendable {
         start = Date()
     }
 
-    /// The patch grid of P patches: every registry backbone takes square crops, so the grid is √P × √P.
-    static func grid(patches: Int) -> (height: Int, width: Int) {
-        let side = Int(Double(patches).squareRoot().rounded())
-        return side * side == patches ? (side, side) : (1, patches)
-    }
 }
 
 /// The name the job reports for an image: `label/name`, or `name`.
-func displayName(_ image: NewImage) -> String {
-    image.label.map { "\($0)/\(image.name)" } ?? image.name
-}
+func displayName(_ image: NewImage) -> String { displayName(label: image.label, name: image.name) }
 
 /// A job that cannot complete, with the code and message the client sees.
 struct JobFailure: Error {

@@ -81,3 +81,9 @@ enum UploadNameError: Error, Sendable, Equatable {
         }
     }
 }
+
+/// How the service names an image in its answers: `label/name`, or `name` without a label (the client's
+/// path as `UploadName` normalised it).
+func displayName(label: String?, name: String) -> String {
+    label.map { "\($0)/\(name)" } ?? name
+}
