@@ -44,21 +44,42 @@ struct VisionTransformerBlock {
     }
 
     /// x (B, N, D) ← block(x), in place, using the scratch buffers of `a` sized for this batch shape.
+    ///
+    /// Everything but the attention proper is row-local, so it runs in blocks of token rows, each core taking
+    /// every other block from LayerNorm through the GEMMs to the residual add with single-threaded GEMMs: the
+    /// elementwise steps run on both cores and no OpenBLAS thread waits through them. Measured against
+    /// layer-by-layer passes with two-thread GEMMs (docs/BENCHMARKS.md): the serial LayerNorm, bias, GELU and
+    /// residual passes left the second core idling in OpenBLAS's sched_yield for 15 % of the time.
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int, scratch a: VisionTransformerActivations) {
         let rows = batch * n
-        let d = attention.dim
-        // self-attention
-        norm1.forward(a.normed, x, rows: rows)  // (B, N, D)
-        attention.forward(
-            a.branch, a.normed, batch: batch, tokens: n,
-            qkvBuffer: a.qkv, context: a.context, scores: a.scores, rowSums: a.rowSums)  // (B, N, D)
-        Self.addResidual(x, a.branch, scale: layerScale1, rows: rows, dim: d)
-        // MLP
-        norm2.forward(a.normed, x, rows: rows)  // (B, N, D)
-        fc1.forward(a.hidden, a.normed, rows: rows)  // (B, N, M)
-        GELU.forward(a.hidden, count: rows * fc1.outFeatures)
-        fc2.forward(a.branch, a.hidden, rows: rows)  // (B, N, D)
-        Self.addResidual(x, a.branch, scale: layerScale2, rows: rows, dim: d)
+        let d = attention.dim, m = fc1.outFeatures
+        let workers = parallelChunkCount
+        // Equal blocks, a multiple of the worker count, of ≤ 256 rows: large enough that packing the weights per
+        // GEMM call costs little, small enough that a block's hidden activations (256 × M) stay in L2.
+        let blocks = workers * max(1, (rows + workers * 256 - 1) / (workers * 256))
+        func rowRange(_ block: Int) -> Range<Int> { (block * rows / blocks)..<((block + 1) * rows / blocks) }
+        BLAS.withThreads(1) {
+            // self-attention: LayerNorm₁ and the fused qkv projection per row block, then attention per head
+            parallelTasks(blocks, workers: workers) { block, _ in
+                let r = rowRange(block)
+                norm1.forward(a.normed + r.lowerBound * d, x + r.lowerBound * d, rows: r.count)
+                attention.qkv.forward(a.qkv + r.lowerBound * 3 * d, a.normed + r.lowerBound * d, rows: r.count)
+            }
+            attention.attend(context: a.context, qkvBuffer: a.qkv, batch: batch, tokens: n, scores: a.scores, rowSums: a.rowSums)
+            // output projection, residual, then the whole MLP branch per row block
+            parallelTasks(blocks, workers: workers) { block, _ in
+                let r = rowRange(block)
+                let xr = x + r.lowerBound * d, normed = a.normed + r.lowerBound * d
+                let branch = a.branch + r.lowerBound * d, hidden = a.hidden + r.lowerBound * m
+                attention.proj.forward(branch, a.context + r.lowerBound * d, rows: r.count)
+                Self.addResidual(xr, branch, scale: layerScale1, rows: r.count, dim: d)
+                norm2.forward(normed, xr, rows: r.count)
+                fc1.forward(hidden, normed, rows: r.count)
+                GELU.forwardSerial(hidden, count: r.count * m)
+                fc2.forward(branch, hidden, rows: r.count)
+                Self.addResidual(xr, branch, scale: layerScale2, rows: r.count, dim: d)
+            }
+        }
     }
 
     /// x (R, D) ← x + γ ⊙ y, or x + y when γ is nil.

@@ -4,7 +4,6 @@
 // reading Q and K in place from the qkv buffer through leading dimensions, so nothing is transposed or copied;
 // the softmax's division is applied to the (N, d) result instead of the (N, N) probabilities.
 
-import Dispatch
 
 /// Multi-head self-attention with a fused qkv projection.
 struct MultiHeadAttention {
@@ -25,43 +24,29 @@ struct MultiHeadAttention {
         (self.qkv, self.proj, self.heads) = (qkv, proj, heads)
     }
 
-    /// out (B, N, D) ← proj(concatₕ softmax(Qₕ·Kₕᵀ/√d)·Vₕ) for the normalised stream `inp` (B, N, D).
-    /// Scratch: `qkvBuffer` (B, N, 3D), `context` (B, N, D), `scores` (N, N), `rowSums` (N).
+    /// context (B, N, D) ← concatₕ softmax(Qₕ·Kₕᵀ/√d)·Vₕ from the fused projections `qkvBuffer` (B, N, 3D)
+    /// (`qkv` applied to the normalised stream). Scratch: `scores` (N, N), `rowSums` (N). The caller applies
+    /// `proj`; call it with OpenBLAS on one thread (`BLAS.withThreads(1)`).
     ///
     /// The attention proper is split into tasks of (image, head, block of query rows); each core takes every
     /// other task and runs its two GEMMs single-threaded with the softmax in between, on its own slice of
     /// `scores` (a block of rows × N stays in cache between the three steps). Measured against one (N, N)
     /// GEMM pair per (image, head) on both OpenBLAS threads: the per-call thread hand-offs cost more than
     /// these GEMMs (K = 64) gain from two threads.
-    func forward(
-        _ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, batch: Int, tokens n: Int,
-        qkvBuffer: UnsafeMutablePointer<Float>, context: UnsafeMutablePointer<Float>,
+    func attend(
+        context: UnsafeMutablePointer<Float>, qkvBuffer: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int,
         scores: UnsafeMutablePointer<Float>, rowSums: UnsafeMutablePointer<Float>
     ) {
-        qkv.forward(qkvBuffer, inp, rows: batch * n)  // (B, N, 3D)
         let workers = max(1, min(parallelChunkCount, n))
         let rowBlock = max(1, min(128, n / workers))  // workers · rowBlock ≤ N: the slices fit in `scores`, `rowSums`
         let blocksPerHead = (n + rowBlock - 1) / rowBlock
-        let tasks = batch * heads * blocksPerHead
-        // Disjoint slices and outputs per task; concurrentPerform returns after every worker has finished.
-        nonisolated(unsafe) let (qkvBuffer, context, scores, rowSums) = (qkvBuffer, context, scores, rowSums)
-        let run: @Sendable (Int) -> Void = { worker in
-            var task = worker
-            while task < tasks {
-                let (imageHead, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
-                let (b, h) = imageHead.quotientAndRemainder(dividingBy: heads)
-                let first = block * rowBlock
-                attend(b: b, h: h, rows: first..<min(first + rowBlock, n), tokens: n, qkvBuffer: qkvBuffer,
-                       context: context, scores: scores + worker * rowBlock * n, rowSums: rowSums + worker * rowBlock)
-                task += workers
-            }
+        parallelTasks(batch * heads * blocksPerHead, workers: workers) { task, worker in
+            let (imageHead, block) = task.quotientAndRemainder(dividingBy: blocksPerHead)
+            let (b, h) = imageHead.quotientAndRemainder(dividingBy: heads)
+            let first = block * rowBlock
+            attend(b: b, h: h, rows: first..<min(first + rowBlock, n), tokens: n, qkvBuffer: qkvBuffer,
+                   context: context, scores: scores + worker * rowBlock * n, rowSums: rowSums + worker * rowBlock)
         }
-        if workers == 1 {
-            run(0)
-        } else {
-            BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
-        }
-        proj.forward(out, context, rows: batch * n)  // (B, N, D)
     }
 
     /// context[b, rows, h·d..<(h+1)·d] = softmax(Q[rows]·Kᵀ/√d)·V for image b, head h.
