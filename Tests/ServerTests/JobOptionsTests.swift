@@ -13,7 +13,8 @@ final class JobOptionsTests: XCTestCase {
     func json(_ text: String) throws(JobOptionsError) -> JobOptions { try JobOptions.parse(json: Array(text.utf8), registry: registry) }
 
     func testDefaultsAndEveryOptionFromJSON() throws {
-        XCTAssertEqual(try json("{}"), JobOptions(backbone: "dinov2-vits14", mode: nil, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil))
+        let defaultSpec = try registry.spec(named: registry.defaultBackbone)
+        XCTAssertEqual(try json("{}"), JobOptions(backbone: defaultSpec.name, mode: nil, tau: defaultSpec.tau, clusters: nil, exclude: [], resize: nil, crop: nil))
         XCTAssertEqual(try json("{}").resolvingMode(hasNormals: false).mode, .unsupervised)
         XCTAssertEqual(try json("{}").resolvingMode(hasNormals: true).mode, .semiSupervised)
         XCTAssertEqual(try json(#"{"mode": "average"}"#).resolvingMode(hasNormals: true).mode, .average)
@@ -21,6 +22,29 @@ final class JobOptionsTests: XCTestCase {
         XCTAssertEqual(all, JobOptions(backbone: "efficientnet-lite0", mode: .semiSupervised, tau: 0, clusters: .fixed(4), exclude: ["combined", "x"], resize: 300, crop: 256))
         XCTAssertEqual(try json(#"{"clusters": "auto", "exclude": "combined", "mode": "average"}"#).clusters, .automatic(maxClusters: 20))
         XCTAssertEqual(try json(#"{"exclude": "combined"}"#).exclude, ["combined"])
+    }
+
+    /// τ is in distance units, whose scale is the backbone's: without a τ the job takes its backbone's from
+    /// the registry, whichever way the backbone was chosen.
+    func testTauDefaultsToTheChosenBackbonesRegistryValue() throws {
+        let text = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/backbones.json"), encoding: .utf8)
+        var object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+        var entries = object["backbones"] as! [[String: Any]]
+        for i in entries.indices { entries[i]["tau"] = Double(i) + 0.25 }  // 0.25, 1.25, … : distinct per backbone
+        object["backbones"] = entries
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).json")
+        try JSONSerialization.data(withJSONObject: object).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let custom = try BackboneRegistry.load(from: url)
+        for (i, entry) in entries.enumerated() {
+            let name = entry["name"] as! String
+            XCTAssertEqual(try JobOptions.parse(json: Array(#"{"backbone": "\#(name)"}"#.utf8), registry: custom).tau, Double(i) + 0.25)
+            XCTAssertEqual(try JobOptions.parse(query: [("backbone", name)], registry: custom).tau, Double(i) + 0.25)
+            XCTAssertEqual(try JobOptions.parse(json: Array("{}".utf8), registry: custom, defaultBackbone: name).tau, Double(i) + 0.25)
+            XCTAssertEqual(try JobOptions.parse(json: Array(#"{"backbone": "\#(name)", "tau": 9}"#.utf8), registry: custom).tau, 9)
+        }
+        XCTAssertEqual(JobOptions.defaults(custom).tau, try custom.spec(named: custom.defaultBackbone).tau)
     }
 
     func testSearchOptions() throws {

@@ -30,10 +30,13 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
     /// Input pixels per patch of the first feature layer (the ViT patch size; 8 for the CNNs' stride-8
     /// maps): P = (crop / stride)² patches per image, for cost estimates before any image is run.
     public let stride: Int
+    /// The default softmax temperature τ for this backbone's patch distances (τ is in distance units, whose
+    /// scale differs between backbones): the best unsupervised τ of the evaluation sweep (docs/RESULTS.md).
+    public let tau: Double
     public let description: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, architecture, weights, resize, crop, normalization, layers, batch, stride, description
+        case name, architecture, weights, resize, crop, normalization, layers, batch, stride, tau, description
         case pretrainDimension = "pretrain_dimension", targetDimension = "target_dimension"
     }
 
@@ -59,7 +62,7 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
             name: name, architecture: architecture, weights: weights, resize: resize ?? self.resize,
             crop: crop ?? self.crop, normalization: normalization, layers: layers,
             pretrainDimension: pretrainDimension, targetDimension: targetDimension, batch: batch, stride: stride,
-            description: description)
+            tau: tau, description: description)
         try spec.validate()
         return spec
     }
@@ -87,6 +90,7 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
         }
         guard (1...256).contains(batch) else { throw fail("batch must be in 1…256") }
         guard (1...64).contains(stride), stride <= crop else { throw fail("stride must be in 1…64 and at most the crop") }
+        guard tau >= 0, tau <= 1e6 else { throw fail("tau must be a number from 0 to 10⁶") }
         _ = try preprocessing()
     }
 }

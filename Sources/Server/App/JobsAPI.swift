@@ -325,7 +325,7 @@ struct JobsAPI: Sendable {
             return "{\"name\": \(JSONString.quoted(spec.name)), \"architecture\": \(JSONString.quoted(spec.architecture.rawValue)), "
                 + "\"resize\": \(spec.resize), \"crop\": \(spec.crop), \"layers\": \(spec.layers), "
                 + "\"pretrain_dimension\": \(spec.pretrainDimension), \"target_dimension\": \(spec.targetDimension), "
-                + "\"default\": \(spec.name == (config.defaultBackbone ?? registry.defaultBackbone)), \"available\": \(available), "
+                + "\"tau\": \(spec.tau), \"default\": \(spec.name == (config.defaultBackbone ?? registry.defaultBackbone)), \"available\": \(available), "
                 + "\"description\": \(spec.description.map(JSONString.quoted) ?? "null")}"
         }
         return "{\"backbones\": [" + entries.joined(separator: ", ") + "]}"

@@ -39,7 +39,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "Patch weights: unsupervised, semi-supervised (alias supervised) or average (default: unsupervised, or semi-supervised with --normal).")
     var mode: String?
 
-    @Option(help: "Softmax temperature τ ≥ 0 in distance units; 0 is arg-max (default 2).")
+    @Option(help: "Softmax temperature τ ≥ 0 in distance units; 0 is arg-max (default: the backbone's τ from the registry; 2 for .npy input).")
     var tau: Double?
 
     @Option(help: "Normal reference images for semi-supervised mode: a folder of images (image input) or an R×P×D .npy.")
@@ -88,6 +88,8 @@ struct ClusterRun {
         var patches: PatchEmbeddings?
         var images: ImageEmbeddings?
         var references: PatchEmbeddings?
+        /// τ when --tau is not given: the backbone's (registry) for images, the reference's 2 for .npy input.
+        var defaultTau: Double = 2
     }
 
     func execute() throws -> ClusterReport {
@@ -95,13 +97,12 @@ struct ClusterRun {
         let exists = FileManager.default.fileExists(atPath: options.input, isDirectory: &isDirectory)
         // Options are checked before any image is decoded or any weight is computed.
         let mode = try resolveMode()
-        let tau = options.tau ?? 2
-        guard tau >= 0, !tau.isNaN else { throw CLIError("--tau must be a number ≥ 0 (got \(tau))") }
+        if let tau = options.tau, !(tau >= 0) { throw CLIError("--tau must be a number ≥ 0 (got \(tau))") }
         if let text = options.clusters, ClusterCount(argument: text) == nil {
             throw CLIError("--clusters must be a positive integer or 'auto' (got '\(text)')")
         }
         let batch = exists && isDirectory.boolValue ? try loadImages() : try loadEmbeddings()
-        return try cluster(batch, mode: mode, tau: tau)
+        return try cluster(batch, mode: mode, tau: options.tau ?? batch.defaultTau)
     }
 
     /// A folder of images through the backbone: Z for the images and, with --normal, for the references.
@@ -121,7 +122,7 @@ struct ClusterRun {
         let references = try normals.map { try embed($0.map(\.url), with: extractor, what: "normal references") }
         return Batch(
             names: files.map(\.name), labels: labelled ? files.map { $0.label! } : nil,
-            patches: z, images: nil, references: references)
+            patches: z, images: nil, references: references, defaultTau: spec.tau)
     }
 
     /// Z through `extractor`, with progress in images/s on stderr.

@@ -44,9 +44,17 @@ struct JobOptions: Equatable, Sendable {
     /// Largest options document accepted.
     static let maxBytes = 64 << 10
 
-    /// The defaults: the given backbone (else the registry's default), the mode from the upload, τ = 2.
+    /// The defaults: the given backbone (else the registry's default), the mode from the upload, and that
+    /// backbone's τ from the registry.
     static func defaults(_ registry: BackboneRegistry, backbone: String? = nil) -> JobOptions {
-        JobOptions(backbone: backbone ?? registry.defaultBackbone, mode: nil, tau: 2, clusters: nil, exclude: [], resize: nil, crop: nil)
+        let name = backbone ?? registry.defaultBackbone
+        return JobOptions(backbone: name, mode: nil, tau: defaultTau(registry, backbone: name), clusters: nil, exclude: [], resize: nil, crop: nil)
+    }
+
+    /// The registry's τ for `backbone`; 2 (the reference's setting) for a name the registry does not list,
+    /// which `build` rejects anyway.
+    static func defaultTau(_ registry: BackboneRegistry, backbone: String) -> Double {
+        registry.backbones.first { $0.name == backbone }?.tau ?? 2
     }
 
     init(
@@ -183,6 +191,8 @@ struct JobOptions: Equatable, Sendable {
                 throw .invalid("option '\(name)' has a value of the wrong type (\(expectedType(name)))")
             }
         }
+        // τ follows the chosen backbone unless given: distances of different backbones have different scales.
+        if fields["tau"] == nil { options.tau = defaultTau(registry, backbone: options.backbone) }
         // The search: explicit sizes mean the scalable search, and cannot go with exact or auto.
         let sized = options.references != nil || options.projection != nil
         switch options.search {
