@@ -290,6 +290,7 @@ final class HTTPRequestParserTests: XCTestCase {
             Malformed(name: "tab separator", text: "GET\t/ HTTP/1.1\r\n", error: .invalidRequestLine, status: 400),
             Malformed(name: "method not a token", text: "G(T / HTTP/1.1\r\n", error: .invalidRequestLine, status: 400),
             Malformed(name: "bare CR in request line", text: "GET / HTTP/1.1\rHost: a\r\n\r\n", error: .invalidRequestLine, status: 400),
+            Malformed(name: "bare CR for the space before the version", text: "GET /\rHTTP/1.1\r\nHost: a\r\n\r\n", error: .invalidRequestLine, status: 400),
             Malformed(name: "request line too long", text: "GET /" + String(repeating: "a", count: 8 * 1024) + " HTTP/1.1\r\n",
                       error: .requestLineTooLong(limit: 8 * 1024), status: 414),
             Malformed(name: "relative target", text: "GET foo HTTP/1.1\r\nHost: a\r\n\r\n", error: .invalidRequestTarget, status: 400),

@@ -156,9 +156,13 @@ struct ClusterRun {
             for (flag, given) in [("--mode", o.mode != nil), ("--tau", o.tau != nil), ("--normal", o.normal != nil), ("--save-alpha", o.saveAlpha != nil)] where given {
                 throw CLIError("\(flag) applies to patch embeddings (N×P×D), but \(o.input) holds per-image embeddings of shape \(shapeText(array.shape))")
             }
-            batch.images = try ImageEmbeddings(images: array.shape[0], dimensions: array.shape[1], values: array.values)
+            batch.images = try named(o.input) { () throws(EmbeddingsError) in
+                try ImageEmbeddings(images: array.shape[0], dimensions: array.shape[1], values: array.values)
+            }
         case 3:
-            batch.patches = try PatchEmbeddings(images: array.shape[0], patches: array.shape[1], dimensions: array.shape[2], values: array.values)
+            batch.patches = try named(o.input) { () throws(EmbeddingsError) in
+                try PatchEmbeddings(images: array.shape[0], patches: array.shape[1], dimensions: array.shape[2], values: array.values)
+            }
             if let path = o.normal {
                 let r = try NPYArray.read(from: URL(fileURLWithPath: path))
                 guard r.shape.count == 3 else {
@@ -167,12 +171,20 @@ struct ClusterRun {
                 guard r.shape[2] == array.shape[2] else {
                     throw CLIError("\(path) has \(r.shape[2]) dimensions per patch but \(o.input) has \(array.shape[2])")
                 }
-                batch.references = try PatchEmbeddings(images: r.shape[0], patches: r.shape[1], dimensions: r.shape[2], values: r.values)
+                batch.references = try named(path) { () throws(EmbeddingsError) in
+                    try PatchEmbeddings(images: r.shape[0], patches: r.shape[1], dimensions: r.shape[2], values: r.values)
+                }
             }
         default:
             throw CLIError("\(o.input) has shape \(shapeText(array.shape)); expected N×D image embeddings or N×P×D patch embeddings")
         }
         return batch
+    }
+
+    /// `make`'s result; an `EmbeddingsError` (a NaN, a count mismatch) is prefixed with the file it came from,
+    /// since INPUT and --normal report the same problems in the same words.
+    func named<T>(_ path: String, _ make: () throws(EmbeddingsError) -> T) throws -> T {
+        do { return try make() } catch { throw CLIError("\(path): \(error)") }
     }
 
     /// α and X from Z (when given), then exclusion, Ward and metrics (`ClusteringPipeline`, as the server).

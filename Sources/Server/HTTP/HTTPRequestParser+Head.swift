@@ -10,8 +10,12 @@ extension HTTPRequestParser {
         -> (method: HTTPMethod, target: HTTPRequestTarget, version: HTTPVersion)
     {
         let parts = line.split(separator: HTTPSyntax.space, omittingEmptySubsequences: false)
-        // `GET /path` with no version is an HTTP/0.9 simple request (RFC 1945 §4.1); not served.
-        if parts.count == 2, HTTPSyntax.isToken(parts[0]), parts[1].first == UInt8(ascii: "/") {
+        // `GET /path` with no version is an HTTP/0.9 simple request (RFC 1945 §4.1); not served. Only with a
+        // valid target: `GET /a\rHTTP/1.1` is an HTTP/1.1 line with a bare CR, invalid by RFC 9112 §2.2 (400),
+        // and a parser that reads bare CR as SP (which §2.2 also allows) would serve it, so it is no 505.
+        if parts.count == 2, HTTPSyntax.isToken(parts[0]), parts[1].first == UInt8(ascii: "/"),
+            HTTPRequestTarget(parts[1], method: HTTPMethod(rawValue: String(decoding: parts[0], as: UTF8.self))) != nil
+        {
             throw .unsupportedVersion(major: 0, minor: 9)
         }
         guard parts.count == 3, HTTPSyntax.isToken(parts[0]), !parts[1].isEmpty,

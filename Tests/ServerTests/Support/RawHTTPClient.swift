@@ -73,6 +73,11 @@ final class RawHTTPClient {
         }
     }
 
+    /// Shuts the sending side (FIN): the server reads end of stream, and responses can still be read.
+    func shutdownOutput() {
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     /// Sends `text` with every `\n` turned into CRLF.
     func send(_ text: String) throws {
         try send(Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8))
