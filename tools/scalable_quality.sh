@@ -17,14 +17,14 @@ trap 'rm -rf "$WORK"' EXIT
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 
 if [ -n "${SUBSET:-}" ]; then
-  # A folder of symlinks <label>/<file> to exactly the images the evaluation used.
+  # A scratch folder <label>/<file> with copies of exactly the images the evaluation used.
   python3 - "$SUBSET" "${CATEGORY:?CATEGORY names the category in SUBSET}" "$(realpath "$DIR")" "$WORK/subset" <<'PY'
-import json, os, sys
+import json, os, shutil, sys
 runs, category, root, out = sys.argv[1:]
 chosen = next(c for c in json.load(open(runs))["categories"] if c["name"] == category)["test_images"]
 for rel in chosen:
     os.makedirs(os.path.dirname(f"{out}/{rel}"), exist_ok=True)
-    os.symlink(f"{root}/{rel}", f"{out}/{rel}")
+    shutil.copyfile(f"{root}/{rel}", f"{out}/{rel}")  # copies: image folders take regular files only
 print(f"subset: {len(chosen)} images of {category} from {runs}", file=sys.stderr)
 PY
   DIR=$WORK/subset
