@@ -29,7 +29,7 @@ struct EvaluateCommand: ParsableCommand {
     var modes = "average,unsupervised,semi-supervised"
 
     @Option(name: .customLong("tau"), help: "Comma-separated τ values ≥ 0 for the unsupervised and semi-supervised modes.")
-    var taus = "0,0.5,1,2,4"
+    var taus = "0,0.5,1,2,4,8,16"
 
     @Option(help: "Normal references per category, a seeded choice from train/good (default: all).")
     var normals: Int?
