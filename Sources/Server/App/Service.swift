@@ -27,7 +27,14 @@ final class Service: Sendable {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        store = try JobStore(path: config.databasePath)
+        var store = try JobStore(path: config.databasePath)
+        if let pause = config.testPauseBeforeCommit {
+            store.beforeResultCommit = { id in
+                log("job \(id): results written, COMMIT paused for \(pause) ms (\(ServerConfig.testPauseBeforeCommitVariable))")
+                Thread.sleep(forTimeInterval: Double(pause) / 1000)
+            }
+        }
+        self.store = store
         let jobMetrics = JobMetrics()
         let runner = JobRunner(
             store: store, registry: registry, weightsDirectory: URL(fileURLWithPath: config.weightsDirectory),
