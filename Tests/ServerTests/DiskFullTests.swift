@@ -89,4 +89,15 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual((clusters["assignments"] as? [[String: Any]])?.count, twoGroupImages.count)
         XCTAssertEqual(try integrityCheck(service), "ok")
     }
+
+    /// Found by tools/disk_full_test.sh: restarted on a full disk, the service said only "cannot start: SQLite
+    /// error 10 (disk I/O error, extended 4874): disk I/O error - while executing `PRAGMA journal_mode = WAL`".
+    func testAStoreThatCannotOpenOnAFullDiskSaysWhy() {
+        let error = DatabaseError(extendedCode: 4874, message: "disk I/O error", sql: "PRAGMA journal_mode = WAL")
+        let full = Service.explainingFullDisk(error, dataDirectory: "/srv/data", freeBytes: 0)
+        XCTAssertEqual(full.message, "disk I/O error; the disk holding /srv/data is full (0 bytes free)")
+        XCTAssertEqual(full.extendedCode, 4874)
+        XCTAssertEqual(Service.explainingFullDisk(error, dataDirectory: "/srv/data", freeBytes: 1 << 30), error)
+        XCTAssertEqual(Service.explainingFullDisk(error, dataDirectory: "/srv/data", freeBytes: nil), error)
+    }
 }
