@@ -56,7 +56,13 @@ final class Service: Sendable {
         http.host = config.host
         http.port = config.port
         http.limits.maxBodyBytes = config.maxBodyBytes
-        http.maxConnections = config.maxConnections
+        let openFiles = OpenFileLimit.raiseSoftLimitToHard()
+        http.maxConnections = OpenFileLimit.connectionCap(configured: config.maxConnections, openFileLimit: openFiles)
+        if http.maxConnections < config.maxConnections {
+            log("max_connections lowered from \(config.maxConnections) to \(http.maxConnections): the open-file limit "
+                + "(ulimit -n) is \(openFiles) and each connection can need \(OpenFileLimit.descriptorsPerConnection); "
+                + "raise the hard limit to serve more")
+        }
         http.timeouts.header = .seconds(config.headerTimeout)
         http.timeouts.bodyIdle = .seconds(config.bodyIdleTimeout)
         http.temporaryDirectory = URL(fileURLWithPath: config.bodiesDirectory)
