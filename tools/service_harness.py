@@ -8,6 +8,7 @@ import json
 import math
 import os
 import random
+import resource
 import signal
 import socket
 import struct
@@ -26,11 +27,13 @@ def free_port():
 class Server:
     """One service process over `data_dir`; every start appends to `log_path`."""
 
-    def __init__(self, binary, data_dir, log_path, port=None, env=None, args=()):
+    def __init__(self, binary, data_dir, log_path, port=None, env=None, args=(), open_files=None):
+        """`open_files`: the process's RLIMIT_NOFILE, soft and hard (`ulimit -n`)."""
         self.binary, self.data_dir, self.log_path = binary, data_dir, log_path
         self.port = port or free_port()
         self.env = dict(os.environ, **(env or {}))
         self.args = list(args)
+        self.open_files = open_files
         self.process = None
         self.starts = 0
 
@@ -44,7 +47,7 @@ class Server:
                 [self.binary, "serve", "--port", str(self.port), "--data-dir", self.data_dir,
                  "--weights-dir", "weights", "--registry", "config/backbones.json",
                  "--default-backbone", "efficientnet-lite0", *self.args],
-                stdout=subprocess.DEVNULL, stderr=log, env=self.env)
+                stdout=subprocess.DEVNULL, stderr=log, env=self.env, preexec_fn=self._limit)
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -57,6 +60,10 @@ class Server:
                 pass
             time.sleep(0.02)
         raise RuntimeError(f"server did not answer /healthz within {timeout} s")
+
+    def _limit(self):
+        if self.open_files:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     @property
     def pid(self):
