@@ -25,8 +25,8 @@ final class JobStoreTests: XCTestCase {
 
     /// Runs a job through to success with α for every image.
     @discardableResult
-    private func finishJob(_ store: JobStore, _ id: String, imageCount: Int) throws -> Bool {
-        XCTAssertTrue(try store.markRunning(id: id))
+    private func finishJob(_ store: JobStore, _ id: String, imageCount: Int, markRunning: Bool = true) throws -> Bool {
+        if markRunning { XCTAssertTrue(try store.markRunning(id: id)) }
         let alphas = (0..<imageCount).map {
             AlphaMap(position: $0, gridHeight: 2, gridWidth: 2, weights: [0.25, 0.25, 0.25, 0.25])
         }
@@ -239,6 +239,26 @@ final class JobStoreTests: XCTestCase {
             XCTAssertTrue(
                 try store.finish(
                     id: id, clusters: 2, assignments: [0, 1, 1], metrics: nil, timings: "{}", alphas: [alpha]))
+        }
+    }
+
+    /// The test-only hook tools/crash_test.sh pauses in: every result row is written, nothing is committed.
+    func testBeforeResultCommitRunsInsideTheResultTransaction() throws {
+        try withStorageTemporaryDirectory { directory in
+            var store = try makeStore(directory.appendingPathComponent("hook.sqlite").path)
+            let id = try store.createJob(options: "{}", images: images, normals: []).id
+            XCTAssertTrue(try store.markRunning(id: id))
+            let seen = StorageTestClock(0)  // a thread-safe counter
+            store.beforeResultCommit = { [store] hookID in
+                XCTAssertEqual(hookID, id)
+                // The read-only connection does not see the uncommitted results.
+                XCTAssertEqual(try? store.job(id: id)?.status, .running)
+                XCTAssertEqual(try? store.assignments(jobID: id), [])
+                seen.advance(by: 1)
+            }
+            XCTAssertTrue(try finishJob(store, id, imageCount: 3, markRunning: false))
+            XCTAssertEqual(seen.now, 1)
+            XCTAssertEqual(try store.assignments(jobID: id), [0, 1, 0])
         }
     }
 

@@ -32,6 +32,17 @@ final class ServerConfigTests: XCTestCase {
         XCTAssertEqual(config.databasePath, "/srv/b/jobs.sqlite")
     }
 
+    /// The crash test's pause before the result COMMIT comes from its environment variable only.
+    func testThePauseBeforeCommitIsATestOnlyEnvironmentVariable() throws {
+        XCTAssertNil(try ServerConfig.load(file: nil, environment: [:], flags: []).testPauseBeforeCommit)
+        let config = try ServerConfig.load(file: nil, environment: ["AC_TEST_PAUSE_BEFORE_COMMIT": "1500"], flags: [])
+        XCTAssertEqual(config.testPauseBeforeCommit, 1500)
+        XCTAssertFalse(ServerConfig.keys.contains("test_pause_before_commit"), "not a key of the file or a flag")
+        XCTAssertThrowsError(try ServerConfig.load(file: nil, environment: ["AC_TEST_PAUSE_BEFORE_COMMIT": "0"], flags: [])) {
+            XCTAssertEqual("\($0)", "environment variable AC_TEST_PAUSE_BEFORE_COMMIT: must be milliseconds from 1 to 600000; got '0'")
+        }
+    }
+
     func testBadValuesNameTheirSourceAndKey() throws {
         func message(file json: String? = nil, environment: [String: String] = [:], flags: [(key: String, value: String)] = []) throws -> String {
             do {

@@ -1,18 +1,15 @@
-// kill -9 at any moment loses nothing: the test runs the real service in a child process (this test binary,
-// selected by an environment variable), kills it with SIGKILL while a job computes and while an upload is
-// half sent, restarts it on the same data directory, and checks that the job completes with the same
-// clusters as an uninterrupted run, that no stray file is left, and that `PRAGMA integrity_check` is ok.
+// kill -9 at any moment loses nothing: the test runs the real service in a child process (`ServiceChild`),
+// kills it with SIGKILL while a job computes and while an upload is half sent, restarts it on the same data
+// directory, and checks that the job completes with the same clusters as an uninterrupted run, that no stray
+// file is left, and that `PRAGMA integrity_check` is ok.
 import Foundation
 import XCTest
 
 @testable import Server
 
 final class ServiceCrashTests: XCTestCase {
-    /// Set in the child's environment to the data directory; its presence makes the test act as the service.
-    private static let childDataVariable = "ANOMALY_CLUSTERING_SERVICE_CRASH_CHILD_DATA"
-
     func testAJobKilledMidRunCompletesAfterRestartWithTheSameClusters() throws {
-        if let path = ProcessInfo.processInfo.environment[Self.childDataVariable] { try actAsService(dataDirectory: path) }
+        try ServiceChild.actAsServiceIfChild()
         _ = try weightsDirectoryOrSkip()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
@@ -71,57 +68,8 @@ final class ServiceCrashTests: XCTestCase {
         XCTAssertEqual(try store.database.read { try $0.fetchOne("PRAGMA integrity_check")?[0] as String? }, "ok")
     }
 
-    /// A service child process and a client for it.
-    private struct Child {
-        let process: Process
-        let client: ServiceClient
-
-        func kill() {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    private func startService(_ data: URL) throws -> Child {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        child.arguments = ["\(String(reflecting: Self.self))/testAJobKilledMidRunCompletesAfterRestartWithTheSameClusters"]
-        child.environment = ProcessInfo.processInfo.environment.merging([Self.childDataVariable: data.path]) { $1 }
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        // XCTest prints its own lines first; ours is "port N".
-        var text = ""
-        func portLine() -> Int? {
-            text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-                .first { $0.hasPrefix("port ") }.flatMap { Int($0.dropFirst(5)) }
-        }
-        while portLine() == nil {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            text += String(decoding: chunk, as: UTF8.self)
-        }
-        guard let port = portLine() else {
-            Glibc.kill(child.processIdentifier, SIGKILL)
-            throw RawClientError(description: "the service child did not start: \(text)")
-        }
-        return Child(process: child, client: ServiceClient(port: port))
-    }
-
-    /// The child: the real service on port 0 over `dataDirectory`; prints its port, then runs until killed
-    /// (120 s at most, so a parent that died first cannot leave it running).
-    private func actAsService(dataDirectory: String) throws -> Never {
-        var config = ServerConfig()
-        config.port = 0
-        config.dataDirectory = dataDirectory
-        config.weightsDirectory = repositoryRoot.appendingPathComponent("weights").path
-        config.registryPath = repositoryRoot.appendingPathComponent("config/backbones.json").path
-        config.defaultBackbone = "efficientnet-lite0"
-        let service = try Service(config: config)
-        let port = try service.start()
-        FileHandle.standardOutput.write(Data("port \(port)\n".utf8))
-        Thread.sleep(forTimeInterval: 120)
-        exit(0)
+    private func startService(_ data: URL) throws -> ServiceChild {
+        try ServiceChild.start(
+            test: "\(String(reflecting: Self.self))/testAJobKilledMidRunCompletesAfterRestartWithTheSameClusters", data: data)
     }
 }

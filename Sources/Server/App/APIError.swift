@@ -34,9 +34,21 @@ struct APIError: Error, Sendable {
 
     /// A disk-full (ENOSPC, EDQUOT) failure as 507, anything else as 500; the message names the operation.
     static func storage(_ error: SystemError, while doing: String) -> APIError {
-        if error.errno == ENOSPC || error.errno == EDQUOT {
-            return APIError(507, "insufficient_storage", "the server's disk is full while \(doing); nothing was kept")
-        }
+        if error.errno == ENOSPC || error.errno == EDQUOT { return diskFull(while: doing) }
         return APIError(500, "storage_error", "\(doing): \(error)")
+    }
+
+    /// A failed database call: SQLITE_FULL (the job database could not grow) as 507 like a full disk, since
+    /// the transaction was rolled back and the same request can succeed once there is room; anything else
+    /// as 500.
+    /// - Parameter outcome: what the client should know happened, e.g. "nothing was kept".
+    static func database(_ error: any Error, while doing: String, outcome: String = "nothing was kept") -> APIError {
+        if let error = error as? DatabaseError, error.isDiskFull { return diskFull(while: doing, outcome: outcome) }
+        return APIError(500, "storage_error", "\(doing): \(error)")
+    }
+
+    /// 507 Insufficient Storage (RFC 4918 §11.5).
+    private static func diskFull(while doing: String, outcome: String = "nothing was kept") -> APIError {
+        APIError(507, "insufficient_storage", "the server's disk is full while \(doing); \(outcome)")
     }
 }

@@ -187,7 +187,7 @@ struct JobsAPI: Sendable {
                 job = try store.createJob(
                     options: resolved.json, estimate: estimate.json, images: upload.images.map(record),
                     normals: upload.normals.map(record))
-            } catch { throw APIError(500, "storage_error", "recording the job: \(error)") }
+            } catch { throw APIError.database(error, while: "recording the job") }
             let bytes = upload.images.reduce(0) { $0 + $1.size } + upload.normals.reduce(0) { $0 + $1.size }
             log(String(format: "job %@ queued: %d images, %d normal, %d bytes, stored in %.1f ms", job.id,
                        job.imageCount, job.normalCount, bytes, Date().timeIntervalSince(started) * 1000))
@@ -301,7 +301,9 @@ struct JobsAPI: Sendable {
             log("job \(id) deleted (\(files.count) images removed)")
         } catch let error as APIError {
             throw error
-        } catch { throw APIError(500, "storage_error", "deleting job \(id): \(error)") }
+        } catch {
+            throw APIError.database(error, while: "deleting job \(id)", outcome: "the job was not deleted; try again later")
+        }
         return .response(HTTPResponse(status: 204))
     }
 

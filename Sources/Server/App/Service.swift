@@ -27,7 +27,18 @@ final class Service: Sendable {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        store = try JobStore(path: config.databasePath)
+        var store: JobStore
+        do { store = try JobStore(path: config.databasePath) } catch let error as DatabaseError {
+            let free = (try? FileManager.default.attributesOfFileSystem(forPath: config.dataDirectory))?[.systemFreeSize]
+            throw Self.explainingFullDisk(error, dataDirectory: config.dataDirectory, freeBytes: (free as? NSNumber)?.intValue)
+        }
+        if let pause = config.testPauseBeforeCommit {
+            store.beforeResultCommit = { id in
+                log("job \(id): results written, COMMIT paused for \(pause) ms (\(ServerConfig.testPauseBeforeCommitVariable))")
+                Thread.sleep(forTimeInterval: Double(pause) / 1000)
+            }
+        }
+        self.store = store
         let jobMetrics = JobMetrics()
         let runner = JobRunner(
             store: store, registry: registry, weightsDirectory: URL(fileURLWithPath: config.weightsDirectory),
@@ -45,13 +56,33 @@ final class Service: Sendable {
         http.host = config.host
         http.port = config.port
         http.limits.maxBodyBytes = config.maxBodyBytes
-        http.maxConnections = config.maxConnections
+        let openFiles = OpenFileLimit.raiseSoftLimitToHard()
+        http.maxConnections = OpenFileLimit.connectionCap(configured: config.maxConnections, openFileLimit: openFiles)
+        if http.maxConnections < config.maxConnections {
+            log("max_connections lowered from \(config.maxConnections) to \(http.maxConnections): the open-file limit "
+                + "(ulimit -n) is \(openFiles) and each connection can need \(OpenFileLimit.descriptorsPerConnection); "
+                + "raise the hard limit to serve more")
+        }
         http.timeouts.header = .seconds(config.headerTimeout)
         http.timeouts.bodyIdle = .seconds(config.bodyIdleTimeout)
         http.temporaryDirectory = URL(fileURLWithPath: config.bodiesDirectory)
         http.admit = { [api] head in api.admit(head) }
         http.requestLog = { entry in log(entry.line) }
         server = HTTPServer(configuration: http, metrics: httpMetrics) { [api] request in api.handle(request) }
+    }
+
+    /// Below this many free bytes, a database that fails to open is reported as on a full disk: SQLite
+    /// needs 32 KiB for the shared-memory index and a few pages of WAL.
+    static let minimumFreeBytesToOpen = 1 << 20
+
+    /// `error`, with the reason added when the disk is (nearly) full. A clean stop removes the WAL and its
+    /// shared-memory index; opening creates them again, which on a full disk fails with a message that does
+    /// not say why ("disk I/O error", SQLITE_IOERR_SHMSIZE, found by tools/disk_full_test.sh).
+    static func explainingFullDisk(_ error: DatabaseError, dataDirectory: String, freeBytes: Int?) -> DatabaseError {
+        guard let freeBytes, freeBytes < minimumFreeBytesToOpen else { return error }
+        var explained = error
+        explained.message += "; the disk holding \(dataDirectory) is full (\(freeBytes) bytes free)"
+        return explained
     }
 
     /// Recovers interrupted jobs, starts the workers on the queued ones and starts listening.

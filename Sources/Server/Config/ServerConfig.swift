@@ -35,6 +35,11 @@ struct ServerConfig: Sendable, Equatable {
     var maxExactSeconds = 1800
     /// The time the scalable search's `auto` rule aims for.
     var searchBudgetSeconds = 120
+    /// Test-only, milliseconds: each job's worker pauses this long inside its result transaction, after
+    /// writing every row and before COMMIT, and logs "COMMIT paused" first, so that tools/crash_test.sh can
+    /// kill the process during the result write. Set from the environment variable
+    /// `AC_TEST_PAUSE_BEFORE_COMMIT` only (not the file, not a flag, not in `keys`); nil in production.
+    var testPauseBeforeCommit: Int?
 
     /// Every key, as written in the file, in the environment (AC_ + upper case) and as a flag (--key with -).
     static let keys = [
@@ -44,6 +49,9 @@ struct ServerConfig: Sendable, Equatable {
     ]
 
     static func environmentName(_ key: String) -> String { "AC_" + key.uppercased() }
+
+    /// The environment variable of `testPauseBeforeCommit`.
+    static let testPauseBeforeCommitVariable = "AC_TEST_PAUSE_BEFORE_COMMIT"
 
     /// The defaults, overridden by `file` (if given; a missing file is an error), the environment and `flags`.
     static func load(
@@ -58,6 +66,12 @@ struct ServerConfig: Sendable, Equatable {
             if let value = environment[name] { try config.set(key, value, source: "environment variable \(name)") }
         }
         for (key, value) in flags { try config.set(key, value, source: "--" + key.replacingOccurrences(of: "_", with: "-")) }
+        if let value = environment[testPauseBeforeCommitVariable] {
+            guard let milliseconds = Int(value), (1...600_000).contains(milliseconds) else {
+                throw ConfigError("environment variable \(testPauseBeforeCommitVariable): must be milliseconds from 1 to 600000; got '\(value)'")
+            }
+            config.testPauseBeforeCommit = milliseconds
+        }
         return config
     }
 

@@ -1,7 +1,8 @@
 // One job from queued to succeeded (or failed, or cancelled): its images through the backbone (stage
 // "features"), patch weights α ("weights"), Ward and metrics ("clustering"), results written in one
 // transaction. Runs on a JobQueue worker. Progress goes to the store at most every quarter second, so
-// polling clients see it move without the worker spending its time on commits.
+// polling clients see it move without the worker spending its time on commits. A full disk never strands a
+// job: progress writes are skipped, and the writes that move the job between states wait for room.
 import Engine
 import Foundation
 import Synchronization
@@ -46,7 +47,10 @@ struct JobRunner: Sendable {
     func run(id: String, cancellation: CancellationFlag) {
         let started = Date()
         do {
-            guard try store.markRunning(id: id), let job = try store.job(id: id) else { return }
+            let isRunning = try writeWaitingForRoom(id, "marking it running", cancellation: cancellation) {
+                try store.markRunning(id: id)
+            }
+            guard isRunning, let job = try store.job(id: id) else { return }
             log("job \(id) running (attempt \(job.attempt), \(job.imageCount) images, \(job.normalCount) normal)")
             let outcome = try compute(job, cancellation: cancellation)
             if outcome {
@@ -54,20 +58,57 @@ struct JobRunner: Sendable {
                 log(String(format: "job %@ succeeded in %.2f s", id, Date().timeIntervalSince(started)))
             }
         } catch let error as JobFailure {
-            fail(id, code: error.code, message: error.message, started: started)
+            fail(id, code: error.code, message: error.message, started: started, cancellation: cancellation)
         } catch is CancellationError {
             finishCancelled(id, started: started)
         } catch EmbeddingsError.cancelled {
             finishCancelled(id, started: started)
         } catch {
-            fail(id, code: "internal_error", message: "\(error)", started: started)
+            fail(id, code: "internal_error", message: "\(error)", started: started, cancellation: cancellation)
         }
     }
 
-    private func fail(_ id: String, code: String, message: String, started: Date) {
-        if (try? store.fail(id: id, code: code, message: message)) == true {
+    private func fail(_ id: String, code: String, message: String, started: Date, cancellation: CancellationFlag) {
+        do {
+            let failed = try writeWaitingForRoom(id, "recording its failure", cancellation: cancellation) {
+                try store.fail(id: id, code: code, message: message)
+            }
+            guard failed else { return }
             metrics.record(outcome: "failed")
             log(String(format: "job %@ failed after %.2f s: %@: %@", id, Date().timeIntervalSince(started), code, message))
+        } catch {
+            // Stopped while waiting for room, or the database itself is broken: the job stays where it is
+            // (`running` is run again at the next start).
+            log("job \(id) could not be recorded as failed (\(code): \(message)): \(error)")
+        }
+    }
+
+    /// Runs one of the writes that move a job between states; while it fails because the disk is full
+    /// (SQLITE_FULL), waits (0.25 s, doubling to 8 s) and tries again, keeping the worker's results in memory.
+    /// Giving up instead would strand the job: its failure cannot be recorded on a full disk either, so it
+    /// would stay `running` (or `queued`) with no worker behind it until the next restart.
+    /// - Throws: `CancellationError` once the job is cancelled or the service stops; any other error of
+    ///   `write` at once.
+    private func writeWaitingForRoom<T>(
+        _ id: String, _ what: String, cancellation: CancellationFlag, _ write: () throws -> T
+    ) throws -> T {
+        var delay = 0.25
+        var failures = 0
+        while true {
+            do {
+                let result = try write()
+                if failures > 0 { log("job \(id): room again on disk; \(what) succeeded after \(failures) attempts") }
+                return result
+            } catch let error as DatabaseError where error.isDiskFull {
+                if failures == 0 { log("job \(id): the disk is full while \(what); waiting for room: \(error.message)") }
+                failures += 1
+                let deadline = Date().addingTimeInterval(delay)
+                while Date() < deadline {
+                    guard !cancellation.isCancelled else { throw CancellationError() }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                delay = min(delay * 2, 8)
+            }
         }
     }
 
@@ -89,7 +130,7 @@ struct JobRunner: Sendable {
         } catch { throw JobFailure(code: "invalid_options", message: "stored options no longer valid: \(error)") }
         options = options.resolvingMode(hasNormals: job.normalCount > 0)
         var timings: [(String, Double)] = [("queued", Double(max(0, JobStore.currentMilliseconds() - job.createdAt)) / 1000)]
-        let progress = ProgressReporter(store: store, id: id)
+        let progress = ProgressReporter(store: store, id: id, log: log)
         let shouldContinue: @Sendable () -> Bool = { !cancellation.isCancelled }
 
         // decoding: the records and the backbone.
@@ -169,9 +210,11 @@ struct JobRunner: Sendable {
         let metricsJSON = outcome.metrics.map { "{\"nmi\": \($0.nmi), \"ari\": \($0.ari), \"f1\": \($0.f1)}" }
         timings.append(("total", timings.dropFirst().reduce(0) { $0 + $1.1 }))
         let timingsJSON = "{" + timings.map { "\"\($0.0)_seconds\": \(($0.1 * 1000).rounded() / 1000)" }.joined(separator: ", ") + "}"
-        return try store.finish(
-            id: id, clusters: outcome.clusters, assignments: assignments, metrics: metricsJSON,
-            timings: timingsJSON, alphas: alphas)
+        return try writeWaitingForRoom(id, "writing its results", cancellation: cancellation) {
+            try store.finish(
+                id: id, clusters: outcome.clusters, assignments: assignments, metrics: metricsJSON,
+                timings: timingsJSON, alphas: alphas)
+        }
     }
 
     private func finishStage(_ stage: String, since start: inout Date, into timings: inout [(String, Double)]) {
@@ -193,14 +236,20 @@ struct JobFailure: Error {
 }
 
 /// Writes stage and progress to the store, at most every 0.25 s unless forced (stage changes).
+///
+/// Progress is advisory: a write that finds the disk full (SQLITE_FULL) is skipped, logged once, and the job
+/// computes on; only its final write has to wait for room (`JobRunner.writeWaitingForRoom`).
 final class ProgressReporter: @unchecked Sendable {  // used by one worker thread at a time
     private let store: JobStore
     private let id: String
+    private let log: @Sendable (String) -> Void
     private var lastWrite = Date.distantPast
+    private var hasLoggedDiskFull = false
 
-    init(store: JobStore, id: String) {
+    init(store: JobStore, id: String, log: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.id = id
+        self.log = log
     }
 
     /// Returns false once the job is no longer running (cancelled or deleted).
@@ -209,6 +258,14 @@ final class ProgressReporter: @unchecked Sendable {  // used by one worker threa
         let now = Date()
         guard force || now.timeIntervalSince(lastWrite) >= 0.25 else { return true }
         lastWrite = now
-        return try store.updateProgress(id: id, stage: stage, progress: min(max(fraction, 0), 1))
+        do {
+            return try store.updateProgress(id: id, stage: stage, progress: min(max(fraction, 0), 1))
+        } catch let error as DatabaseError where error.isDiskFull {
+            if !hasLoggedDiskFull {
+                hasLoggedDiskFull = true
+                log("job \(id): the disk is full; progress is not recorded until there is room (\(error.message))")
+            }
+            return true
+        }
     }
 }

@@ -21,6 +21,11 @@ struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A constraint failed: UNIQUE, PRIMARY KEY, FOREIGN KEY, CHECK or NOT NULL.
     var isConstraintViolation: Bool { primaryCode == SQLITE_CONSTRAINT }
 
+    /// The database could not grow: its disk is full (SQLite reports a write's ENOSPC as SQLITE_FULL) or
+    /// `PRAGMA max_page_count` was reached. The statement or transaction changed nothing, and the same write
+    /// can succeed once there is room (https://www.sqlite.org/rescode.html#full).
+    var isDiskFull: Bool { primaryCode == SQLITE_FULL }
+
     init(extendedCode: Int32, message: String, sql: String? = nil) {
         self.extendedCode = extendedCode
         self.message = message

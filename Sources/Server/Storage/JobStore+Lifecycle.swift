@@ -88,6 +88,7 @@ extension JobStore {
                             DatabaseValue(alpha.gridWidth), .blob(alpha.littleEndianBytes),
                         ])
                 }
+                beforeResultCommit?(id)
                 return true
             }
         }

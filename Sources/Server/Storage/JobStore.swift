@@ -19,6 +19,10 @@ struct JobStore: Sendable {
     let database: SerializedDatabase
     /// The clock, in milliseconds since the Unix epoch; tests pass a fixed one to get equal timestamps.
     let now: @Sendable () -> Int64
+    /// Test-only: called with the job id inside `finish`'s transaction, after every result row is written
+    /// and before COMMIT, so that tools/crash_test.sh can kill the process while the result write is open.
+    /// The service sets it only when `AC_TEST_PAUSE_BEFORE_COMMIT` is (`ServerConfig.testPauseBeforeCommit`).
+    var beforeResultCommit: (@Sendable (String) -> Void)?
 
     /// Opens the database at `path` (or `:memory:`) and applies the missing migration steps.
     /// - Throws: `DatabaseError`, or `MigrationError.unknownMigrations` for a database from a newer build.
