@@ -52,6 +52,22 @@ final class FeatureExtractorTests: XCTestCase {
                        fixtures: fixtures.appendingPathComponent("dinov2"))
     }
 
+    /// An unreadable image is an error naming its file, not the folder it sits in: a server passes its
+    /// storage paths here and reports the reason to the uploader.
+    func testUnreadableImageIsNamedWithoutItsPath() throws {
+        let weights = try weightsOrSkip("efficientnet_lite0.safetensors")
+        let registry = try BackboneRegistry.load(from: root.appendingPathComponent("config/backbones.json"))
+        let extractor = try FeatureExtractor(spec: try registry.spec(named: "efficientnet-lite0"), weightsDirectory: weights)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("private-storage-\(UUID().uuidString)")
+        let good = fixtures.appendingPathComponent("images").appendingPathComponent(images[0])
+        XCTAssertThrowsError(try extractor.patchEmbeddings(of: [good, folder.appendingPathComponent("missing.png")])) { error in
+            guard let error = error as? ImageFileError else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.file, "missing.png")
+            XCTAssertTrue(error.reason.hasPrefix("cannot read image file: "), error.reason)
+            XCTAssertFalse("\(error)".contains(folder.lastPathComponent), "\(error)")
+        }
+    }
+
     /// Runs the registry backbone `backbone` on the four PNGs and compares Z (row subset and per-image
     /// statistics), the unsupervised scores, α and X with the goldens in `folder`.
     func checkChain(backbone: String, weightsFile: String, fixtures folder: URL,

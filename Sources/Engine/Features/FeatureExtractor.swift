@@ -80,7 +80,9 @@ public final class FeatureExtractor {
                     let tensor = preprocessing.apply(image)
                     tensor.withUnsafeBufferPointer { (base + i * plane).update(from: $0.baseAddress!, count: plane) }
                 } catch {
-                    failure.set(ImageFileError(file: urls[i].lastPathComponent, reason: "\(error)"))
+                    // `file` names the image; the reason leaves the full path out.
+                    let reason = (error as? ImageError)?.reasonWithoutPath ?? "\(error)"
+                    failure.set(ImageFileError(file: urls[i].lastPathComponent, reason: reason))
                 }
             }
         }

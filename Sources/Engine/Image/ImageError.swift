@@ -31,6 +31,13 @@ public enum ImageError: Error, Equatable, CustomStringConvertible, Sendable {
     /// An `RGBImage` was built with a buffer that is not width × height × 3 bytes.
     case pixelCountMismatch(width: Int, height: Int, bytes: Int)
 
+    /// `description` without the file's path, for messages that name the file another way (a server's
+    /// storage layout is nobody's business but its own).
+    public var reasonWithoutPath: String {
+        if case let .unreadable(_, reason) = self { return "cannot read image file: \(reason)" }
+        return description
+    }
+
     public var description: String {
         switch self {
         case let .inputTooLarge(bytes, limit):
