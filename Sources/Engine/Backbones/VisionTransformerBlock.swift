@@ -54,9 +54,9 @@ struct VisionTransformerBlock {
         let rows = batch * n
         let d = attention.dim, m = fc1.outFeatures
         let workers = parallelChunkCount
-        // Equal blocks, a multiple of the worker count, of ≤ 256 rows: large enough that packing the weights per
-        // GEMM call costs little, small enough that a block's hidden activations (256 × M) stay in L2.
-        let blocks = workers * max(1, (rows + workers * 256 - 1) / (workers * 256))
+        // Equal blocks, a multiple of the worker count, of ≤ 1024 rows: OpenBLAS packs the whole weight matrix
+        // once per GEMM call, so few large blocks (one per core for one image) keep that repacking small.
+        let blocks = workers * max(1, (rows + workers * 1024 - 1) / (workers * 1024))
         func rowRange(_ block: Int) -> Range<Int> { (block * rows / blocks)..<((block + 1) * rows / blocks) }
         BLAS.withThreads(1) {
             // self-attention: LayerNorm₁ and the fused qkv projection per row block, then attention per head
