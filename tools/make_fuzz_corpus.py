@@ -103,6 +103,11 @@ def tar() -> None:
     write("tar", "symlink", archive([("link.png", tarfile.SYMTYPE, b"")]))
     write("tar", "parent_reference", archive([("../escape.png", file, b"x")]))
     write("tar", "truncated", archive([("a.png", file, b"abc" * 200)])[:1024])
+    # GNU base-256 size (what tar writes for files of 8 GiB and more), here of a 5-byte file.
+    data = bytearray(archive([("big.png", file, b"12345")]))
+    data[124:136] = bytes([0x80] + [0] * 10 + [5])
+    data[148:156] = b"%06o\0 " % (sum(data[:148]) + sum(b" " * 8) + sum(data[156:512]))
+    write("tar", "base256_size", bytes(data))
 
 
 def png() -> None:
@@ -176,7 +181,8 @@ def safetensors() -> None:
         "c": {"dtype": "BF16", "shape": [], "data_offsets": [30, 32]},
     }, f32 + f16 + b"\x80\x3f"))
     write("safetensors", "empty", file({}, b""))
-    write("safetensors", "zero_size_tensor", file({"z": {"dtype": "F32", "shape": [0, 7], "data_offsets": [0, 0]}}, b""))
+    write("safetensors", "zero_size_tensor",
+          file({"z": {"dtype": "F32", "shape": [0, 4294967296], "data_offsets": [0, 0]}}, b""))
     write("safetensors", "gap", file({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, bytes(8)))
     write("safetensors", "bad_dtype", file({"a": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}, bytes(8)))
     write("safetensors", "wrong_length", file({"a": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 12]}}, bytes(12)))

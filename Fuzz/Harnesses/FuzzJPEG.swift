@@ -3,5 +3,5 @@
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJPEG(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    fuzzImage(UnsafeBufferPointer(start: data, count: size), signature: [0xFF, 0xD8])
+    fuzzImage(fuzzBytes(data, size), signature: [0xFF, 0xD8])
 }

@@ -7,7 +7,7 @@ import Foundation
 
 /// Decodes `bytes` if they start with `signature`; -1 otherwise (the other harness's format), which keeps
 /// the input out of the corpus.
-func fuzzImage(_ bytes: UnsafeBufferPointer<UInt8>, signature: [UInt8]) -> CInt {
+func fuzzImage(_ bytes: [UInt8], signature: [UInt8]) -> CInt {
     guard bytes.starts(with: signature) else { return -1 }
     if let image = try? ImageDecoder.decode(Data(bytes), maxPixels: 1 << 20) {
         fuzzCheck(image.pixels.count == image.width * image.height * 3, "RGB buffer of the wrong size")
