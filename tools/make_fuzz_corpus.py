@@ -8,6 +8,7 @@ repository root:
 Deterministic (fixed pixels, mtimes and seeds); needs Pillow and NumPy. Images come from Pillow, two
 interlaced PNGs (which Pillow cannot write) from Tests/Fixtures/images, tar archives from Python's tarfile
 with 512-byte records, .npy files from NumPy; HTTP, multipart, safetensors and options are written out here.
+The fuzz regression inputs of Tests/Fixtures/fuzz (named <harness>_<what>) are copied into their harness's corpus.
 """
 import io
 import json
@@ -207,3 +208,8 @@ if __name__ == "__main__":
     shutil.rmtree(OUT, ignore_errors=True)
     for make in [http, multipart, tar, png, jpeg, npy, safetensors, options]:
         make()
+    regressions = os.path.join("Tests", "Fixtures", "fuzz")
+    for name in sorted(os.listdir(regressions)):
+        if name != "README.md":  # the others are named <harness>_<what>.<extension>
+            with open(os.path.join(regressions, name), "rb") as f:
+                write(name.split("_")[0], "regression_" + name.rsplit(".", 1)[0], f.read())
