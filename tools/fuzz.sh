@@ -11,7 +11,7 @@
 # `harness_sources` below, the one place they are named (Server is an executable target, so its files are
 # compiled into the harness). New inputs go to .build-fuzz/corpus/<harness>/, crash, leak and timeout
 # inputs to .build-fuzz/artifacts/<harness>/, libFuzzer's output to .build-fuzz/logs/<harness>.log.
-# Prints executions, wall time and exec/s per harness; exits 1 if any harness failed.
+# Prints executions, wall time, exec/s and final coverage per harness; exits 1 if any harness failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
@@ -93,12 +93,15 @@ run_harness() {
     SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1 "$OUT/fuzz-$name" -print_final_stats=1 -timeout=10 \
         -artifact_prefix="$artifacts" "$@" "$corpus" >"$log" 2>&1 || status=$?
     end=$(date +%s.%N)
-    local runs
+    local runs coverage
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    awk -v name="$name" -v runs="${runs:-0}" -v start="$start" -v end="$end" -v status="$status" 'BEGIN {
+    # libFuzzer's last status line: edges covered (cov), features (ft), corpus inputs/bytes (corp).
+    coverage=$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -n 1)
+    awk -v name="$name" -v runs="${runs:-0}" -v start="$start" -v end="$end" -v status="$status" \
+        -v coverage="$coverage" 'BEGIN {
         seconds = end - start
-        printf "%-12s %10d executions %8.1f s %8.0f exec/s  %s\n", name, runs, seconds, runs / seconds,
-            status == 0 ? "ok" : "FAILED (exit " status ")"
+        printf "%-12s %10d executions %8.1f s %8.0f exec/s  %-34s %s\n", name, runs, seconds, runs / seconds,
+            coverage, status == 0 ? "ok" : "FAILED (exit " status ")"
     }'
     if [[ $status -ne 0 ]]; then
         grep -E "ERROR|SUMMARY|fuzz invariant|Fatal error|Test unit written" "$log" | head -n 20 || true
