@@ -74,6 +74,15 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    /// Fuzz regression (Tests/Fixtures/fuzz/README.md): shape [2^32, 2^30] of F32 is 2^62 elements, whose
+    /// byte count overflowed and trapped.
+    func testShapeWhoseByteCountOverflowsIsAnError() throws {
+        let data = try Data(contentsOf: fixtureURL("fuzz/safetensors_byte_count_overflow.safetensors"))
+        XCTAssertThrowsError(try SafeTensorsFile(data: data, source: "w.safetensors")) { error in
+            XCTAssertEqual(error as? WeightsError, .malformed("w.safetensors: tensor 'a' shape overflows"))
+        }
+    }
+
     func testPythonWriterOutputLoads() throws {
         // tools/safetensors_np.py wrote this: {"w": arange(6).reshape(2,3)*0.5 float32, "h": [1,-2] float16}.
         let st = try SafeTensorsFile(contentsOf: fixtureURL("safetensors/python_writer.safetensors"))

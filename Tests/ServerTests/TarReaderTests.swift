@@ -120,6 +120,14 @@ final class TarReaderTests: XCTestCase {
         XCTAssertEqual(try readEveryWay(archive.bytes), fileEvents("big.png", [1, 2, 3, 4, 5]) + fileEvents("spaced.png", [6, 7, 8]) + [.end])
     }
 
+    /// Fuzz regression (Tests/Fixtures/fuzz/README.md): a directory whose base-256 size is Int.max overflowed
+    /// `size + padding` and trapped. It is now refused like a file over the limit.
+    func testDirectoryWithBase256SizeNearIntMaxIsRefused() throws {
+        let bytes = Array(try Data(contentsOf: repositoryRoot.appendingPathComponent(
+            "Tests/Fixtures/fuzz/tar_directory_size_near_int_max.tar")))
+        assertFails(bytes, with: .totalSizeTooLarge(limit: TarReader.Limits().maxTotalBytes))
+    }
+
     func testInvalidNumericFields() {
         for field in [[0xFF] + [UInt8](repeating: 0xFF, count: 11), Array("00000000009\u{0}".utf8), Array("12x\u{0}".utf8),
                       [0x80] + [UInt8](repeating: 0xFF, count: 11)] {

@@ -67,19 +67,21 @@ public struct SafeTensorsFile: @unchecked Sendable {  // Data is immutable here;
                 throw .unsupportedDType("\(source): tensor '\(key)' has dtype \(dtypeName); supported: F32, F16, BF16")
             }
             var shape = [Int]()
-            var count = 1
+            // The byte count, not the element count, is what must not overflow: 2^62 F32 values fit in an Int,
+            // their bytes do not.
+            var byteCount = dtype.bytes
             for v in shapeValues {
                 guard let n = v as? Int, n >= 0, n <= 1 << 32 else { throw .malformed("\(source): tensor '\(key)' has an invalid shape \(shapeValues)") }
-                let (product, overflow) = count.multipliedReportingOverflow(by: n)
+                let (product, overflow) = byteCount.multipliedReportingOverflow(by: n)
                 guard !overflow else { throw .malformed("\(source): tensor '\(key)' shape overflows") }
                 shape.append(n)
-                count = product
+                byteCount = product
             }
             guard let begin = offsets[0] as? Int, let end = offsets[1] as? Int, begin >= 0, begin <= end, end <= dataLength else {
                 throw .malformed("\(source): tensor '\(key)' has data_offsets \(offsets) outside the \(dataLength)-byte data section")
             }
-            guard end - begin == count * dtype.bytes else {
-                throw .malformed("\(source): tensor '\(key)' has \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(count * dtype.bytes)")
+            guard end - begin == byteCount else {
+                throw .malformed("\(source): tensor '\(key)' has \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(byteCount)")
             }
             tensors[key] = TensorInfo(dtype: dtype, shape: shape, range: begin..<end)
         }

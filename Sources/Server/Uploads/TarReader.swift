@@ -207,6 +207,9 @@ struct TarReader: Sendable {
             }
         case UInt8(ascii: "5"):
             _ = try TarPath.normalize(rawPath, allowEmpty: true, maxBytes: limits.maxPathBytes)
+            // Its data (normally none) is skipped, but a directory claiming more than any upload may hold is
+            // refused like a file; a base-256 size near Int.max would otherwise overflow `size + dataPadding`.
+            guard size <= limits.maxTotalBytes else { throw .totalSizeTooLarge(limit: limits.maxTotalBytes) }
             state = size + dataPadding > 0 ? .skip(remaining: size + dataPadding) : .header
         default:
             throw .unsupportedEntryType(
