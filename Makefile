@@ -6,7 +6,7 @@ APT_PACKAGES := libopenblas-dev libpng-dev libsqlite3-dev libjpeg62-turbo-dev
 export OPENBLAS_CORETYPE ?= Haswell
 SEED := Tests/Fixtures/seed-dino-vitb8/bottle
 
-.PHONY: setup weights build run test check-openapi bench bench-backbones
+.PHONY: setup weights build run test check-openapi fuzz-smoke bench bench-backbones
 setup:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -38,6 +38,11 @@ check-openapi: setup weights
 	python3 -m openapi_spec_validator openapi.yaml
 	swift build --product anomaly-clustering
 	python3 tools/check_openapi.py .build/debug/anomaly-clustering
+
+# Every libFuzzer harness (Fuzz/, docs/HARDENING.md) for a fixed, seeded 20 000 executions: a deterministic
+# smoke run that CI adds after the tests. The long runs: tools/fuzz.sh all -runs=1000000.
+fuzz-smoke: setup
+	tools/fuzz.sh all -runs=20000 -seed=1
 
 bench: setup
 	swift run -c release Benchmarks
