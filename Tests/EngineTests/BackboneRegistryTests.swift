@@ -12,7 +12,9 @@ final class BackboneRegistryTests: XCTestCase {
         let registry = try BackboneRegistry.load(from: shipped)
         XCTAssertEqual(Set(registry.backbones.map(\.name)), ["dinov2-vits14", "efficientnet-lite0", "wide-resnet50-2", "dino-vitb8"])
         XCTAssertNoThrow(try registry.spec(named: registry.defaultBackbone))
-        XCTAssertTrue(registry.backbones.allSatisfy { $0.tau >= 0 })
+        XCTAssertEqual(try registry.spec(named: "efficientnet-lite0").tau, .init(unsupervised: 8, semiSupervised: 1))
+        XCTAssertEqual(try registry.spec(named: "efficientnet-lite0").tau.value(for: .semiSupervised), 1)
+        XCTAssertEqual(try registry.spec(named: "dinov2-vits14").tau.value(for: .unsupervised), 2)
         XCTAssertEqual(try registry.spec(named: "dinov2-vits14").estimatedPatches, 784)
     }
 
@@ -37,7 +39,8 @@ final class BackboneRegistryTests: XCTestCase {
             ("layer range", { $0["layers"] = [7, 99] }, "layers [7, 99] outside 0...63"),
             ("batch", { $0["batch"] = 0 }, "batch must be in 1…256"),
             ("stride", { $0["stride"] = 500 }, "stride must be in 1…64"),
-            ("negative tau", { $0["tau"] = -1 }, "tau must be a number from 0"),
+            ("negative tau", { $0["tau"] = ["unsupervised": 2, "semi-supervised": -1] }, "tau values must be numbers from 0"),
+            ("scalar tau", { $0["tau"] = 2 }, "tau"),
             ("missing tau", { $0.removeValue(forKey: "tau") }, "tau"),
             ("normalization", { $0["normalization"] = "none" }, "normalization 'none'"),
             ("crop", { $0["crop"] = 0 }, "dinov2-vits14"),

@@ -13,25 +13,26 @@ final class JobOptionsTests: XCTestCase {
     func json(_ text: String) throws(JobOptionsError) -> JobOptions { try JobOptions.parse(json: Array(text.utf8), registry: registry) }
 
     func testDefaultsAndEveryOptionFromJSON() throws {
-        let defaultSpec = try registry.spec(named: registry.defaultBackbone)
-        XCTAssertEqual(try json("{}"), JobOptions(backbone: defaultSpec.name, mode: nil, tau: defaultSpec.tau, clusters: nil, exclude: [], resize: nil, crop: nil))
-        XCTAssertEqual(try json("{}").resolvingMode(hasNormals: false).mode, .unsupervised)
-        XCTAssertEqual(try json("{}").resolvingMode(hasNormals: true).mode, .semiSupervised)
-        XCTAssertEqual(try json(#"{"mode": "average"}"#).resolvingMode(hasNormals: true).mode, .average)
+        XCTAssertEqual(try json("{}"), JobOptions(backbone: registry.defaultBackbone, mode: nil, tau: nil, clusters: nil, exclude: [], resize: nil, crop: nil))
+        XCTAssertEqual(try json("{}").resolving(hasNormals: false, registry: registry).mode, .unsupervised)
+        XCTAssertEqual(try json("{}").resolving(hasNormals: true, registry: registry).mode, .semiSupervised)
+        XCTAssertEqual(try json(#"{"mode": "average"}"#).resolving(hasNormals: true, registry: registry).mode, .average)
         let all = try json(#"{"backbone": "efficientnet-lite0", "mode": "supervised", "tau": 0, "clusters": 4, "exclude": ["combined", "x"], "resize": 300, "crop": 256}"#)
         XCTAssertEqual(all, JobOptions(backbone: "efficientnet-lite0", mode: .semiSupervised, tau: 0, clusters: .fixed(4), exclude: ["combined", "x"], resize: 300, crop: 256))
         XCTAssertEqual(try json(#"{"clusters": "auto", "exclude": "combined", "mode": "average"}"#).clusters, .automatic(maxClusters: 20))
         XCTAssertEqual(try json(#"{"exclude": "combined"}"#).exclude, ["combined"])
     }
 
-    /// τ is in distance units, whose scale is the backbone's: without a τ the job takes its backbone's from
-    /// the registry, whichever way the backbone was chosen.
-    func testTauDefaultsToTheChosenBackbonesRegistryValue() throws {
+    /// τ is in distance units, whose scale depends on the backbone and on what the distances are to: without
+    /// a τ the job takes its backbone's registry value for the resolved mode, whichever way the backbone was
+    /// chosen; a given τ stays.
+    func testTauDefaultsToTheChosenBackbonesRegistryValueForTheMode() throws {
         let text = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("config/backbones.json"), encoding: .utf8)
         var object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
         var entries = object["backbones"] as! [[String: Any]]
-        for i in entries.indices { entries[i]["tau"] = Double(i) + 0.25 }  // 0.25, 1.25, … : distinct per backbone
+        // distinct per backbone and mode: unsupervised i + 0.25, semi-supervised i + 0.5
+        for i in entries.indices { entries[i]["tau"] = ["unsupervised": Double(i) + 0.25, "semi-supervised": Double(i) + 0.5] }
         object["backbones"] = entries
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: object).write(to: url)
@@ -39,12 +40,22 @@ final class JobOptionsTests: XCTestCase {
         let custom = try BackboneRegistry.load(from: url)
         for (i, entry) in entries.enumerated() {
             let name = entry["name"] as! String
-            XCTAssertEqual(try JobOptions.parse(json: Array(#"{"backbone": "\#(name)"}"#.utf8), registry: custom).tau, Double(i) + 0.25)
-            XCTAssertEqual(try JobOptions.parse(query: [("backbone", name)], registry: custom).tau, Double(i) + 0.25)
-            XCTAssertEqual(try JobOptions.parse(json: Array("{}".utf8), registry: custom, defaultBackbone: name).tau, Double(i) + 0.25)
-            XCTAssertEqual(try JobOptions.parse(json: Array(#"{"backbone": "\#(name)", "tau": 9}"#.utf8), registry: custom).tau, 9)
+            let unsupervised = Double(i) + 0.25, semiSupervised = Double(i) + 0.5
+            let named = try JobOptions.parse(json: Array(#"{"backbone": "\#(name)"}"#.utf8), registry: custom)
+            XCTAssertNil(named.tau)
+            XCTAssertEqual(named.resolving(hasNormals: false, registry: custom).tau, unsupervised)
+            XCTAssertEqual(named.resolving(hasNormals: true, registry: custom).tau, semiSupervised)
+            XCTAssertEqual(try JobOptions.parse(query: [("backbone", name)], registry: custom).resolving(hasNormals: true, registry: custom).tau, semiSupervised)
+            XCTAssertEqual(try JobOptions.parse(json: Array("{}".utf8), registry: custom, defaultBackbone: name)
+                .resolving(hasNormals: false, registry: custom).tau, unsupervised)
+            let explicitMode = try JobOptions.parse(json: Array(#"{"backbone": "\#(name)", "mode": "unsupervised"}"#.utf8), registry: custom)
+            XCTAssertEqual(explicitMode.resolving(hasNormals: true, registry: custom).tau, unsupervised)
+            let given = try JobOptions.parse(json: Array(#"{"backbone": "\#(name)", "tau": 9}"#.utf8), registry: custom)
+            XCTAssertEqual(given.resolving(hasNormals: true, registry: custom).tau, 9)
         }
-        XCTAssertEqual(JobOptions.defaults(custom).tau, try custom.spec(named: custom.defaultBackbone).tau)
+        // The stored form carries the resolved τ and reads back equal.
+        let resolved = JobOptions.defaults(custom).resolving(hasNormals: false, registry: custom)
+        XCTAssertEqual(try JobOptions.parse(json: Array(resolved.json.utf8), registry: custom).resolving(hasNormals: false, registry: custom), resolved)
     }
 
     func testSearchOptions() throws {
@@ -73,14 +84,14 @@ final class JobOptionsTests: XCTestCase {
             let options = try json(text)
             XCTAssertEqual(try json(options.json), options, text)
         }
-        XCTAssertEqual(try json(#"{"tau": 1, "clusters": "auto"}"#).json, #"{"backbone": "dinov2-vits14", "tau": 1.0, "clusters": "auto"}"#)
+        XCTAssertEqual(try json(#"{"tau": 1, "clusters": "auto"}"#).json, #"{"backbone": "efficientnet-lite0", "tau": 1.0, "clusters": "auto"}"#)
     }
 
     func testQueryParameters() throws {
         let options = try JobOptions.parse(
             query: [("mode", "semi-supervised"), ("tau", "0.5"), ("exclude", "a"), ("exclude", "b"), ("clusters", "auto")],
             registry: registry)
-        XCTAssertEqual(options, JobOptions(backbone: "dinov2-vits14", mode: .semiSupervised, tau: 0.5, clusters: .automatic(maxClusters: 20), exclude: ["a", "b"], resize: nil, crop: nil))
+        XCTAssertEqual(options, JobOptions(backbone: "efficientnet-lite0", mode: .semiSupervised, tau: 0.5, clusters: .automatic(maxClusters: 20), exclude: ["a", "b"], resize: nil, crop: nil))
         XCTAssertThrowsError(try JobOptions.parse(query: [("tau", "1"), ("tau", "2")], registry: registry)) {
             XCTAssertEqual($0 as? JobOptionsError, .invalid("option 'tau' is given more than once"))
         }

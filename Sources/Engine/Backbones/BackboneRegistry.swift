@@ -30,14 +30,31 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
     /// Input pixels per patch of the first feature layer (the ViT patch size; 8 for the CNNs' stride-8
     /// maps): P = (crop / stride)² patches per image, for cost estimates before any image is run.
     public let stride: Int
-    /// The default softmax temperature τ for this backbone's patch distances (τ is in distance units, whose
-    /// scale differs between backbones): the best unsupervised τ of the evaluation sweep (docs/RESULTS.md).
-    public let tau: Double
+    /// The default softmax temperature τ per mode for this backbone's patch distances (τ is in distance
+    /// units, whose scale differs between backbones): the sweep's choice (docs/RESULTS.md).
+    public let tau: DefaultTau
     public let description: String?
 
     enum CodingKeys: String, CodingKey {
         case name, architecture, weights, resize, crop, normalization, layers, batch, stride, tau, description
         case pretrainDimension = "pretrain_dimension", targetDimension = "target_dimension"
+    }
+
+    /// τ for jobs that give none, by mode: distances to other images of the batch (unsupervised) and to
+    /// normal references (semi-supervised) have different spreads. `average` ignores τ.
+    public struct DefaultTau: Codable, Sendable, Equatable {
+        public let unsupervised: Double
+        public let semiSupervised: Double
+
+        enum CodingKeys: String, CodingKey { case unsupervised, semiSupervised = "semi-supervised" }
+
+        public init(unsupervised: Double, semiSupervised: Double) {
+            (self.unsupervised, self.semiSupervised) = (unsupervised, semiSupervised)
+        }
+
+        public func value(for mode: PatchWeightMode) -> Double {
+            mode == .semiSupervised ? semiSupervised : unsupervised
+        }
     }
 
     /// Patches per image at this crop: (crop / stride)², the first feature layer's grid.
@@ -90,7 +107,9 @@ public struct BackboneSpec: Codable, Sendable, Equatable {
         }
         guard (1...256).contains(batch) else { throw fail("batch must be in 1…256") }
         guard (1...64).contains(stride), stride <= crop else { throw fail("stride must be in 1…64 and at most the crop") }
-        guard tau >= 0, tau <= 1e6 else { throw fail("tau must be a number from 0 to 10⁶") }
+        guard [tau.unsupervised, tau.semiSupervised].allSatisfy({ $0 >= 0 && $0 <= 1e6 }) else {
+            throw fail("tau values must be numbers from 0 to 10⁶")
+        }
         _ = try preprocessing()
     }
 }

@@ -176,7 +176,7 @@ struct JobsAPI: Sendable {
                     try JobOptions.parse(json: upload.optionsJSON ?? Array("{}".utf8), registry: registry, defaultBackbone: config.defaultBackbone)
                 }
             }
-            let (resolved, estimate) = try check(options!.resolvingMode(hasNormals: !upload.normals.isEmpty), upload)
+            let (resolved, estimate) = try check(options!.resolving(hasNormals: !upload.normals.isEmpty, registry: registry), upload)
             guard !queue.isFull else { throw queueFullError() }
             func record(_ image: StagedImage) -> NewImage {
                 NewImage(name: image.name.name, label: image.name.label, storedPath: image.storedName,
@@ -327,7 +327,7 @@ struct JobsAPI: Sendable {
             return "{\"name\": \(JSONString.quoted(spec.name)), \"architecture\": \(JSONString.quoted(spec.architecture.rawValue)), "
                 + "\"resize\": \(spec.resize), \"crop\": \(spec.crop), \"layers\": \(spec.layers), "
                 + "\"pretrain_dimension\": \(spec.pretrainDimension), \"target_dimension\": \(spec.targetDimension), "
-                + "\"tau\": \(spec.tau), \"default\": \(spec.name == (config.defaultBackbone ?? registry.defaultBackbone)), \"available\": \(available), "
+                + "\"tau\": {\"unsupervised\": \(spec.tau.unsupervised), \"semi-supervised\": \(spec.tau.semiSupervised)}, \"default\": \(spec.name == (config.defaultBackbone ?? registry.defaultBackbone)), \"available\": \(available), "
                 + "\"description\": \(spec.description.map(JSONString.quoted) ?? "null")}"
         }
         return "{\"backbones\": [" + entries.joined(separator: ", ") + "]}"

@@ -39,7 +39,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "Patch weights: unsupervised, semi-supervised (alias supervised) or average (default: unsupervised, or semi-supervised with --normal).")
     var mode: String?
 
-    @Option(help: "Softmax temperature τ ≥ 0 in distance units; 0 is arg-max (default: the backbone's τ from the registry; 2 for .npy input).")
+    @Option(help: "Softmax temperature τ ≥ 0 in distance units; 0 is arg-max (default: the backbone's τ for the mode from the registry; 2 for .npy input).")
     var tau: Double?
 
     @Option(help: "Normal reference images for semi-supervised mode: a folder of images (image input) or an R×P×D .npy.")
@@ -88,8 +88,9 @@ struct ClusterRun {
         var patches: PatchEmbeddings?
         var images: ImageEmbeddings?
         var references: PatchEmbeddings?
-        /// τ when --tau is not given: the backbone's (registry) for images, the reference's 2 for .npy input.
-        var defaultTau: Double = 2
+        /// τ when --tau is not given: the backbone's per mode (registry) for images; nil for .npy input,
+        /// which takes the reference's τ = 2.
+        var defaultTau: BackboneSpec.DefaultTau?
     }
 
     func execute() throws -> ClusterReport {
@@ -102,7 +103,7 @@ struct ClusterRun {
             throw CLIError("--clusters must be a positive integer or 'auto' (got '\(text)')")
         }
         let batch = exists && isDirectory.boolValue ? try loadImages() : try loadEmbeddings()
-        return try cluster(batch, mode: mode, tau: options.tau ?? batch.defaultTau)
+        return try cluster(batch, mode: mode, tau: options.tau ?? batch.defaultTau?.value(for: mode) ?? 2)
     }
 
     /// A folder of images through the backbone: Z for the images and, with --normal, for the references.

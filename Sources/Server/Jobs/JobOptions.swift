@@ -7,10 +7,10 @@ import Foundation
 /// What a job computes. Encoded back to JSON in the job resource.
 struct JobOptions: Equatable, Sendable {
     var backbone: String
-    /// nil: semi-supervised when the job has normal references, else unsupervised (see `resolvingMode`).
+    /// nil: semi-supervised when the job has normal references, else unsupervised (see `resolving`).
     var mode: PatchWeightMode?
-    /// Softmax temperature τ ≥ 0 (distance units).
-    var tau: Double
+    /// Softmax temperature τ ≥ 0 (distance units); nil: the backbone's default for the mode, set by `resolving`.
+    var tau: Double?
     /// nil: the number of distinct labels when the images are labelled, else automatic.
     var clusters: ClusterCount?
     var exclude: [String]
@@ -44,21 +44,14 @@ struct JobOptions: Equatable, Sendable {
     /// Largest options document accepted.
     static let maxBytes = 64 << 10
 
-    /// The defaults: the given backbone (else the registry's default), the mode from the upload, and that
-    /// backbone's τ from the registry.
+    /// The defaults: the given backbone (else the registry's default); mode and τ from the upload and the
+    /// backbone (`resolving`).
     static func defaults(_ registry: BackboneRegistry, backbone: String? = nil) -> JobOptions {
-        let name = backbone ?? registry.defaultBackbone
-        return JobOptions(backbone: name, mode: nil, tau: defaultTau(registry, backbone: name), clusters: nil, exclude: [], resize: nil, crop: nil)
-    }
-
-    /// The registry's τ for `backbone`; 2 (the reference's setting) for a name the registry does not list,
-    /// which `build` rejects anyway.
-    static func defaultTau(_ registry: BackboneRegistry, backbone: String) -> Double {
-        registry.backbones.first { $0.name == backbone }?.tau ?? 2
+        JobOptions(backbone: backbone ?? registry.defaultBackbone, mode: nil, tau: nil, clusters: nil, exclude: [], resize: nil, crop: nil)
     }
 
     init(
-        backbone: String, mode: PatchWeightMode?, tau: Double, clusters: ClusterCount?, exclude: [String],
+        backbone: String, mode: PatchWeightMode?, tau: Double?, clusters: ClusterCount?, exclude: [String],
         resize: Int?, crop: Int?, search: SearchOption? = nil, references: Int? = nil, projection: Int? = nil,
         seed: Int? = nil
     ) {
@@ -66,10 +59,15 @@ struct JobOptions: Equatable, Sendable {
         (self.resize, self.crop, self.search, self.references, self.projection, self.seed) = (resize, crop, search, references, projection, seed)
     }
 
-    /// With the mode decided: semi-supervised when normal references came with the images, else unsupervised.
-    func resolvingMode(hasNormals: Bool) -> JobOptions {
+    /// With the mode decided — semi-supervised when normal references came with the images, else
+    /// unsupervised — and τ, when not given, the backbone's registry value for that mode (τ is in distance
+    /// units, whose scale depends on the backbone and on what the distances are to).
+    func resolving(hasNormals: Bool, registry: BackboneRegistry) -> JobOptions {
         var options = self
-        options.mode = mode ?? (hasNormals ? .semiSupervised : .unsupervised)
+        let mode = mode ?? (hasNormals ? .semiSupervised : .unsupervised)
+        options.mode = mode
+        // 2, the reference's setting, only for a backbone the registry no longer lists (the job then fails on it).
+        options.tau = tau ?? registry.backbones.first { $0.name == backbone }?.tau.value(for: mode) ?? 2
         return options
     }
 
@@ -77,7 +75,7 @@ struct JobOptions: Equatable, Sendable {
     var json: String {
         var fields = ["\"backbone\": \(JSONString.quoted(backbone))"]
         if let mode { fields.append("\"mode\": \(JSONString.quoted(mode.rawValue))") }
-        fields.append("\"tau\": \(tau)")
+        if let tau { fields.append("\"tau\": \(tau)") }
         switch clusters {
         case .fixed(let k)?: fields.append("\"clusters\": \(k)")
         case .automatic?: fields.append("\"clusters\": \"auto\"")
@@ -191,8 +189,6 @@ struct JobOptions: Equatable, Sendable {
                 throw .invalid("option '\(name)' has a value of the wrong type (\(expectedType(name)))")
             }
         }
-        // τ follows the chosen backbone unless given: distances of different backbones have different scales.
-        if fields["tau"] == nil { options.tau = defaultTau(registry, backbone: options.backbone) }
         // The search: explicit sizes mean the scalable search, and cannot go with exact or auto.
         let sized = options.references != nil || options.projection != nil
         switch options.search {

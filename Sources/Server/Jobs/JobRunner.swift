@@ -128,7 +128,7 @@ struct JobRunner: Sendable {
         do {
             options = try JobOptions.parse(json: Array(job.optionsJSON.utf8), registry: registry)
         } catch { throw JobFailure(code: "invalid_options", message: "stored options no longer valid: \(error)") }
-        options = options.resolvingMode(hasNormals: job.normalCount > 0)
+        options = options.resolving(hasNormals: job.normalCount > 0, registry: registry)
         var timings: [(String, Double)] = [("queued", Double(max(0, JobStore.currentMilliseconds() - job.createdAt)) / 1000)]
         let progress = ProgressReporter(store: store, id: id, log: log)
         let shouldContinue: @Sendable () -> Bool = { !cancellation.isCancelled }
@@ -180,7 +180,7 @@ struct JobRunner: Sendable {
         let weighted: WeightedEmbeddings
         do {
             weighted = try ClusteringPipeline.weigh(
-                z, mode: options.mode!, tau: options.tau, references: references, search: options.neighbourSearch,
+                z, mode: options.mode!, tau: options.tau!, references: references, search: options.neighbourSearch,
                 progress: { done in
                     _ = try? progress.report(stage: "weights", fraction: featureShare + (0.95 - featureShare) * done)
                 },

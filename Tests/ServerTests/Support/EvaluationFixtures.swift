@@ -53,7 +53,7 @@ enum EvaluationFixtures {
         try """
             {"default": "efficientnet-lite0", "backbones": [{"name": "efficientnet-lite0", "architecture": "efficientnet_lite0",
              "weights": "efficientnet_lite0.safetensors", "resize": 64, "crop": 64, "normalization": "efficientnet-lite",
-             "layers": [4, 10], "pretrain_dimension": 128, "target_dimension": 128, "batch": 8, "stride": 8, "tau": 4}]}
+             "layers": [4, 10], "pretrain_dimension": 128, "target_dimension": 128, "batch": 8, "stride": 8, "tau": {"unsupervised": 8, "semi-supervised": 1}}]}
             """.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
