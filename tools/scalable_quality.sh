@@ -6,6 +6,7 @@
 # Settings: SETTINGS="--references 16;--projection 256;…" overrides the list below. Release build expected.
 # SUBSET=runs.json (an `evaluate` output) restricts DIR to the images that run chose for CATEGORY (e.g. the
 # seeded 50-per-class NEU subset): SUBSET=out/results/runs.json CATEGORY=neu_det tools/scalable_quality.sh ../shared/data/neu_det
+# MIRROR=1 doubles the batch with each image's left-right mirror (a synthetic batch built from real images).
 set -euo pipefail
 DIR=${1:?usage: tools/scalable_quality.sh DIR [BACKBONE] [TAU]}
 BACKBONE=${2:-dinov2-vits14}
@@ -28,6 +29,29 @@ for rel in chosen:
 print(f"subset: {len(chosen)} images of {category} from {runs}", file=sys.stderr)
 PY
   DIR=$WORK/subset
+fi
+
+if [ -n "${MIRROR:-}" ]; then
+  # A synthetic batch twice the size, built from the real images: each image and its left-right mirror
+  # (same label; a mirrored defect is still that defect, at another place). Needs Pillow.
+  python3 - "$(realpath "$DIR")" "$WORK/mirrored" <<'PY'
+import os, sys
+from PIL import Image, ImageOps
+root, out = sys.argv[1:]
+count = 0
+for label in sorted(os.listdir(root)):
+    if not os.path.isdir(f"{root}/{label}"):
+        continue
+    os.makedirs(f"{out}/{label}", exist_ok=True)
+    for name in sorted(os.listdir(f"{root}/{label}")):
+        stem, ext = os.path.splitext(name)
+        image = Image.open(f"{root}/{label}/{name}")
+        image.save(f"{out}/{label}/{name}")
+        ImageOps.mirror(image).save(f"{out}/{label}/{stem}_mirror{ext}")
+        count += 2
+print(f"mirrored batch: {count} images", file=sys.stderr)
+PY
+  DIR=$WORK/mirrored
 fi
 
 # Z once through the backbone (average mode: the cheap way to get Z and the folder labels), then the exact
