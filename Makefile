@@ -39,7 +39,7 @@ check-openapi: setup weights
 	swift build --product anomaly-clustering
 	python3 tools/check_openapi.py .build/debug/anomaly-clustering
 
-# Every libFuzzer harness (Fuzz/, docs/HARDENING.md) for a fixed, seeded 20 000 executions: a deterministic
+# Every libFuzzer harness (Fuzz/, docs/HARDENING.md) for a fixed count of 20 000 seeded executions: a short
 # smoke run that CI adds after the tests. The long runs: tools/fuzz.sh all -runs=1000000.
 fuzz-smoke: setup
 	tools/fuzz.sh all -runs=20000 -seed=1
