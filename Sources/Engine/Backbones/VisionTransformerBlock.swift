@@ -53,7 +53,7 @@ struct VisionTransformerBlock {
     func forward(_ x: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int, scratch a: VisionTransformerActivations) {
         let rows = batch * n
         let d = attention.dim, m = fc1.outFeatures
-        let workers = parallelChunkCount
+        let workers = parallelWorkerCount
         // Equal blocks, a multiple of the worker count, of ≤ 1024 rows: OpenBLAS packs the whole weight matrix
         // once per GEMM call, so few large blocks (one per core for one image) keep that repacking small.
         let blocks = workers * max(1, (rows + workers * 1024 - 1) / (workers * 1024))
@@ -75,7 +75,7 @@ struct VisionTransformerBlock {
                 Self.addResidual(xr, branch, scale: layerScale1, rows: r.count, dim: d)
                 norm2.forward(normed, xr, rows: r.count)
                 fc1.forward(hidden, normed, rows: r.count)
-                GELU.forwardSerial(hidden, count: r.count * m)
+                GELU.forward(hidden, count: r.count * m)
                 fc2.forward(branch, hidden, rows: r.count)
                 Self.addResidual(xr, branch, scale: layerScale2, rows: r.count, dim: d)
             }

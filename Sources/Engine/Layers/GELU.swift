@@ -1,6 +1,6 @@
 // GELU in its exact form, x·Φ(x) = ½·x·(1 + erf(x/√2)), as DINO, DINOv2 and the ONNX graph's Erf node
-// compute it (not the tanh approximation). Applied in place to the MLP's hidden activations: `forward` splits
-// them between the cores, `forwardSerial` runs on the calling thread (for callers that split work themselves).
+// compute it (not the tanh approximation). Applied in place to the MLP's hidden activations, on the calling
+// thread: the ViT block already runs it inside its per-core row blocks.
 
 /// The exact (erf) Gaussian error linear unit.
 enum GELU {
@@ -8,11 +8,6 @@ enum GELU {
     /// For x < 0, 1 + erf(x/√2) = erfc(|x|/√2), computed directly so negative tails keep their precision.
     /// Absolute error below 1.5·10⁻⁷·|x| against the double-precision function.
     static func forward(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        parallelChunks(count, minimumChunk: 16_384) { chunk in forwardSerial(x + chunk.lowerBound, count: chunk.count) }
-    }
-
-    /// `forward` on the calling thread only.
-    static func forwardSerial(_ x: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count {
             let v = x[i]
             let e = fastErfcNonNegative((v < 0 ? -v : v) * 0.707_106_781_2)  // erfc(|x|/√2)

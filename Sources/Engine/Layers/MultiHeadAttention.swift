@@ -37,7 +37,7 @@ struct MultiHeadAttention {
         context: UnsafeMutablePointer<Float>, qkvBuffer: UnsafeMutablePointer<Float>, batch: Int, tokens n: Int,
         scores: UnsafeMutablePointer<Float>, rowSums: UnsafeMutablePointer<Float>
     ) {
-        let workers = max(1, min(parallelChunkCount, n))
+        let workers = max(1, min(parallelWorkerCount, n))
         let rowBlock = max(1, min(128, n / workers))  // workers · rowBlock ≤ N: the slices fit in `scores`, `rowSums`
         let blocksPerHead = (n + rowBlock - 1) / rowBlock
         parallelTasks(batch * heads * blocksPerHead, workers: workers) { task, worker in
@@ -65,7 +65,7 @@ struct MultiHeadAttention {
             transA: false, transB: true, m: m, n: n, k: hd,
             alpha: 1 / Float(hd).squareRoot(), a: q, lda: 3 * d, b: k, ldb: 3 * d, beta: 0, c: scores, ldc: n)
         // E = exp(scores − row max), rowSums = Σ E per row; softmax = E / rowSums
-        Softmax.exponentiateRows(scores, rows: m, columns: n, stride: n, sums: rowSums)
+        Softmax.exponentiate(scores, rows: m, columns: n, stride: n, sums: rowSums)
         // context rows (m, d), row stride D = (E·V) / rowSums = softmax·V
         let c = context + (b * n + rows.lowerBound) * d + h * hd
         BLAS.sgemm(

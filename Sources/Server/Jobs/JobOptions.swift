@@ -67,7 +67,7 @@ struct JobOptions: Equatable, Sendable {
         let mode = mode ?? (hasNormals ? .semiSupervised : .unsupervised)
         options.mode = mode
         // 2, the reference's setting, only for a backbone the registry no longer lists (the job then fails on it).
-        options.tau = tau ?? registry.backbones.first { $0.name == backbone }?.tau.value(for: mode) ?? 2
+        options.tau = tau ?? (try? registry.spec(named: backbone))?.tau.value(for: mode) ?? 2
         return options
     }
 

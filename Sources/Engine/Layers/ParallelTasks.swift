@@ -1,0 +1,29 @@
+// Splits work between the cores: `parallelTasks` deals out independent tasks (attention blocks, the ViT's row
+// blocks) round-robin, each worker with its own index so it can own a slice of scratch memory. Work split
+// here runs its GEMMs single-threaded (`BLAS.withThreads(1)`) and its elementwise steps (softmax, GELU,
+// LayerNorm) inside the tasks: both cores are already busy, so OpenBLAS's own threads would only add hand-offs.
+
+import Foundation
+
+/// Number of workers `parallelTasks` uses: one per active core.
+let parallelWorkerCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+/// Calls `body(task, worker)` for every task in 0..<count: worker w (0..<workers) runs tasks w, w + workers,
+/// w + 2·workers, … in order on one thread. Returns when all are done; inline when there is one worker.
+func parallelTasks(_ count: Int, workers: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+    guard workers > 1 && count > 1 else {
+        for task in 0..<count { body(task, 0) }
+        return
+    }
+    // Each task writes only its own outputs and each worker only its own scratch slice; concurrentPerform
+    // returns after every worker has finished, so sharing the non-Sendable closure (and the pointers it
+    // captures) between the worker threads is safe.
+    nonisolated(unsafe) let body = body
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        var task = worker
+        while task < count {
+            body(task, worker)
+            task += workers
+        }
+    }
+}
