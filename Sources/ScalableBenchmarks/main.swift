@@ -4,9 +4,12 @@
 // the server's `auto` rule picks for a 120 s budget (time), and how the clusters agree: ARI between the
 // exact and the scalable clusterings, and NMI of each against the planted types.
 // Run: OPENBLAS_CORETYPE=Haswell swift run -c release ScalableBenchmarks [--sizes 64,256,1024]
-//      [--exact-up-to N] [--budget S] [--references M --projection d]
+//      [--exact-up-to N] [--budget S] [--references M --projection d] [--exact-checkpoint FILE]
 // Above --exact-up-to (default 256) the exact search is not run (N = 1024 takes hours here); its time is
 // then estimated from its flops at the largest measured exact rate, and the agreement is not available.
+// With --exact-checkpoint the exact search of the largest size saves its state to FILE after each block of
+// rows and a later run resumes from it (same scores, bit for bit); its time is the sum over the runs. A
+// finished FILE makes later runs (e.g. other --references) compare against the exact clusters at once.
 import Engine
 import Foundation
 
@@ -20,6 +23,7 @@ let exactUpTo = Int(option("--exact-up-to") ?? "") ?? 256
 let budget = Double(option("--budget") ?? "") ?? 120
 let fixedReferences = option("--references").flatMap { Int($0) }
 let fixedProjection = option("--projection").flatMap { Int($0) }
+let checkpointPath = option("--exact-checkpoint")
 let (p, d, types, defectPatches) = (784, 2048, 4, 24)
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -54,10 +58,41 @@ func syntheticBatch(images n: Int, seed: UInt64) -> (PatchEmbeddings, [String]) 
 func clusters(_ z: PatchEmbeddings, search: NeighbourSearch) -> (assignments: [Int], seconds: Double) {
     let start = now()
     let scores = try! PatchWeights.scores(z, mode: .unsupervised, search: search)
-    let seconds = now() - start
+    return (clusters(z, scores: scores), now() - start)
+}
+
+func clusters(_ z: PatchEmbeddings, scores: [Float]) -> [Int] {
     let alpha = try! PatchWeights.softmax(scores: scores, images: z.images, patches: z.patches, tau: 1)
     let x = PatchWeights.weightedAverage(z, alpha: alpha)
-    return (try! ImageClustering(x, count: .fixed(types)).assignments, seconds)
+    return try! ImageClustering(x, count: .fixed(types)).assignments
+}
+
+/// The exact clusters, resumable through `path`: (N, P, D, next image) as Int64, the seconds spent so far,
+/// then the running sums, rewritten atomically after each block of rows.
+func resumableExactClusters(_ z: PatchEmbeddings, path: String) -> (assignments: [Int], seconds: Double) {
+    let url = URL(fileURLWithPath: path)
+    let header = [Int64(z.images), Int64(z.patches), Int64(z.dimensions)]
+    var state: ExactSearchState?
+    var secondsBefore = 0.0
+    if let data = try? Data(contentsOf: url), data.count == 40 + 8 * z.images * z.patches {
+        let words = data.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        if Array(words[0..<3]) == header {
+            let doubles = data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+            state = ExactSearchState(nextImage: Int(words[3]), sums: Array(doubles[5...]))
+            secondsBefore = doubles[4]
+        }
+    }
+    print("exact search: \(state.map { "resuming at image \($0.nextImage) of \(z.images) after \(Int(secondsBefore)) s" } ?? "starting"), state in \(path)")
+    let start = now()
+    let scores = NearestPatchDistances.meanOverOtherImages(z, resumingFrom: state, checkpoint: { state in
+        var data = Data()
+        for word in header + [Int64(state.nextImage)] { withUnsafeBytes(of: word) { data.append(contentsOf: $0) } }
+        withUnsafeBytes(of: secondsBefore + now() - start) { data.append(contentsOf: $0) }
+        state.sums.withUnsafeBytes { data.append(contentsOf: $0) }
+        try! data.write(to: url, options: .atomic)
+    })
+    let seconds = secondsBefore + now() - start
+    return (clusters(z, scores: scores), seconds)
 }
 
 let sgemm = BLAS.measureSgemmRate(size: 2048, repeats: 3)
@@ -77,7 +112,9 @@ for n in sizes {
     var agreement = "n/a (exact not run)", nmis = String(format: "– / %.3f", ClusteringMetrics(trueLabels: labels, clusters: scalable.assignments).nmi)
     var exactSeconds: Double
     if n <= exactUpTo {
-        let exact = search.isExact ? scalable : clusters(z, search: .exact)
+        let exact = search.isExact ? scalable
+            : checkpointPath != nil && n == sizes.max() ? resumableExactClusters(z, path: checkpointPath!)
+            : clusters(z, search: .exact)
         exactSeconds = exact.seconds
         exactRate = max(exactRate ?? 0, exactFlops / exact.seconds)
         exactColumns = String(format: "%7.1f   %7.1f (%3.0f %%)          ", exact.seconds, exactFlops / exact.seconds / 1e9, 100 * exactFlops / exact.seconds / sgemm)

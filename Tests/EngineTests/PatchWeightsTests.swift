@@ -95,6 +95,30 @@ final class PatchWeightsTests: XCTestCase {
         }
     }
 
+    func testExactSearchResumedFromAnyCheckpointEqualsOneUninterruptedSearchBitForBit() throws {
+        var rng = SeededGenerator(seed: 41)
+        // P = 300 gives row blocks of 6 images: checkpoints after images 6, 12, 18 and 20 (the last, short).
+        let z = randomBatch(&rng, n: 20, p: 300, d: 8)
+        let uninterrupted = NearestPatchDistances.meanOverOtherImages(z, tileFloats: 300 * 300 * 12)
+        var states: [ExactSearchState] = []
+        let checkpointed = NearestPatchDistances.meanOverOtherImages(
+            z, tileFloats: 300 * 300 * 12, checkpoint: { states.append($0) })
+        XCTAssertEqual(checkpointed, uninterrupted)
+        XCTAssertEqual(states.map(\.nextImage), [6, 12, 18, 20])
+        for state in states {
+            var later: [Int] = []
+            let resumed = NearestPatchDistances.meanOverOtherImages(
+                z, tileFloats: 300 * 300 * 12, resumingFrom: state, checkpoint: { later.append($0.nextImage) })
+            XCTAssertEqual(resumed, uninterrupted, "resumed at image \(state.nextImage)")
+            XCTAssertEqual(later, states.map(\.nextImage).filter { $0 > state.nextImage })
+        }
+        // The state after the first block holds exactly the pairs (i < 6, j > i): check one sum naively.
+        let naive = naiveScores(try PatchEmbeddings(images: 7, patches: 300, dimensions: 8, values: Array(z.values[0..<(7 * 300 * 8)])),
+                                mode: .unsupervised, references: nil)
+        // Image 6's sum after block one counts only its distances to images 0–5, as in the 7-image batch.
+        XCTAssertEqual(states[0].sums[6 * 300] / 6, naive[6 * 300], accuracy: 1e-4 * naive[6 * 300])
+    }
+
     func testAlphaIsADistributionPerImage() throws {
         var rng = SeededGenerator(seed: 7)
         let n = 6, p = 11
