@@ -92,6 +92,9 @@ final class JobOptionsTests: XCTestCase {
             query: [("mode", "semi-supervised"), ("tau", "0.5"), ("exclude", "a"), ("exclude", "b"), ("clusters", "auto")],
             registry: registry)
         XCTAssertEqual(options, JobOptions(backbone: "efficientnet-lite0", mode: .semiSupervised, tau: 0.5, clusters: .automatic(maxClusters: 20), exclude: ["a", "b"], resize: nil, crop: nil))
+        XCTAssertThrowsError(try JobOptions.parse(query: [("tau", "1e999")], registry: registry)) {
+            XCTAssertEqual($0 as? JobOptionsError, .invalid("option 'tau' must be a finite number ≥ 0; got inf"))
+        }
         XCTAssertThrowsError(try JobOptions.parse(query: [("tau", "1"), ("tau", "2")], registry: registry)) {
             XCTAssertEqual($0 as? JobOptionsError, .invalid("option 'tau' is given more than once"))
         }
@@ -113,6 +116,9 @@ final class JobOptionsTests: XCTestCase {
             (#"{"exclude": ["a", 1]}"#, .invalid("option 'exclude' has a value of the wrong type (expected a string or a list of strings)")),
             (#"{"crop": 5000}"#, .invalid("option 'crop' must be an integer from 1 to 4096; got 5000.0")),
             (#"{"mode": null}"#, .invalid("option 'mode' has a value of the wrong type (expected a string)")),
+            (#"{"tau": 1e999}"#, .invalid("option 'tau' is a number beyond the range of a double")),
+            (#"{"seed": -1e999}"#, .invalid("option 'seed' is a number beyond the range of a double")),
+            (#"{"tau": {"value": 2}}"#, .invalid("option 'tau' has a value of the wrong type (expected a number)")),
         ]
         for (text, expected) in cases {
             XCTAssertThrowsError(try json(text), text) { XCTAssertEqual($0 as? JobOptionsError, expected, text) }

@@ -101,6 +101,7 @@ struct JobOptions: Equatable, Sendable {
         for (name, value) in object {
             switch value {
             case .number(let n): fields[name] = .number(n)
+            case .unrepresentableNumber: fields[name] = .unrepresentableNumber
             case .string(let s): fields[name] = .text(s)
             case .array(let items):
                 let strings = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
@@ -130,6 +131,7 @@ struct JobOptions: Equatable, Sendable {
         case number(Double)
         case text(String)
         case list([String]?)  // nil: a list with a non-string element
+        case unrepresentableNumber
         case other
     }
 
@@ -185,6 +187,8 @@ struct JobOptions: Equatable, Sendable {
                     throw .invalid("option 'seed' must be an integer from 0 to 2^53; got \(value)")
                 }
                 options.seed = Int(value)
+            case (_, .unrepresentableNumber):
+                throw .invalid("option '\(name)' is a number beyond the range of a double")
             default:
                 throw .invalid("option '\(name)' has a value of the wrong type (\(expectedType(name)))")
             }
@@ -215,17 +219,20 @@ struct JobOptions: Equatable, Sendable {
 /// Any JSON value, as far as options need to tell them apart (JSONDecoder keeps true and 1 distinct).
 enum JSONValue: Decodable {
     case number(Double)
+    /// A JSON number beyond Double's range, such as 1e999 (JSONDecoder refuses to round it to ±∞).
+    case unrepresentableNumber
     case string(String)
     case array([JSONValue])
     case other
 
     init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if (try? container.decode(Bool.self)) != nil { self = .other }
+        if container.decodeNil() || (try? container.decode(Bool.self)) != nil { self = .other }
         else if let n = try? container.decode(Double.self) { self = .number(n) }
         else if let s = try? container.decode(String.self) { self = .string(s) }
         else if let a = try? container.decode([JSONValue].self) { self = .array(a) }
-        else { self = .other }
+        else if (try? container.decode([String: JSONValue].self)) != nil { self = .other }
+        else { self = .unrepresentableNumber }  // the one JSON value left: a number no Double holds
     }
 }
 
