@@ -384,9 +384,9 @@ class Client:
         """A hand-made request (a protocol error), checked as `method target`."""
         return self.checker.check(label, method, target, exchange(self.port, data, is_head=method == "HEAD"), expect)
 
-    def upload(self, label, parts, expect, target="/v1/jobs"):
+    def upload(self, label, parts, expect, target="/v1/jobs", headers=()):
         content_type, body = multipart(parts)
-        return self.call(label, "POST", target, expect, [("Content-Type", content_type)], body)
+        return self.call(label, "POST", target, expect, [("Content-Type", content_type), *headers], body)
 
     def wait_for_job(self, label, job_id, final, timeout=90):
         """Polls until the job's status is in `final`; each new (status, stage) seen is checked once."""
@@ -431,8 +431,14 @@ def open_server(binary, workdir, checker):
             api.call("service", "HEAD", target, 200)
 
         # A job on four labelled images; while it is not finished, its clusters and heat maps are 409.
-        first = api.upload("upload", image_parts() + [("options", None, b'{"tau": 1, "mode": "unsupervised"}')], 202)
+        first_options = ("options", None, b'{"tau": 1, "mode": "unsupervised"}')
+        key = [("Idempotency-Key", "openapi-check-1")]
+        first = api.upload("upload", image_parts() + [first_options], 202, headers=key)
         first_id = job_id(first)
+        # Repeated with its Idempotency-Key: the same job (200); the key with other options: 422; a bad key: 400.
+        api.upload("repeated upload", image_parts() + [first_options], 200, headers=key)
+        api.upload("reused key", image_parts(), 422, headers=key)
+        api.upload("bad key", image_parts(), 400, headers=[("Idempotency-Key", "two words")])
         for method in ["GET", "HEAD"]:
             api.call("unfinished", method, f"/v1/jobs/{first_id}/clusters", 409)
             api.call("unfinished", method, f"/v1/jobs/{first_id}/images/0/alpha.png", 409)

@@ -5,22 +5,28 @@ Moments, one planned per job from a shuffled deck, plus a second kill for 5 of t
   upload    the body half sent (a seeded 5–95 %): the upload must leave nothing behind
   staging   the whole body sent, killed 0–80 ms later without reading the answer: the server is receiving
             the tail, writing and fsyncing the images, or committing; either nothing is left, or (killed
-            after the COMMIT but before the 202 arrived) a complete job the client never heard of
+            after the COMMIT but before the 202 arrived) a complete job the client has not heard of yet
+  answer    the server has sent its 202, which the client never reads (lost on the way), then killed: the
+            job exists and the client does not know it
   queued    right after the 202 (0–20 ms): the job must survive and run
   features  at a seeded 10–80 % of that stage's duration in the uninterrupted run
   weights   likewise (α)
   commit    inside the result transaction: AC_TEST_PAUSE_BEFORE_COMMIT makes the worker log "COMMIT paused"
             and wait after writing every result row; the kill lands 0–50 % into that pause
-Afterwards, for every acknowledged job (POST answered 202 with an id): succeeded; attempt = 1 + the restarts
-that found it running ("was interrupted" in the log); its results written once (one row per image in
+Every upload of job i carries `Idempotency-Key: crash-test-<seed>-<i>`, and after its killed uploads the client
+retries as a real one would: the retry gets 202 and a new job when nothing was committed, or 200 and the job
+a killed upload committed. So exactly one job per planned job, all of them acknowledged.
+Afterwards, for every acknowledged job (POST answered 202 or 200 with an id): succeeded; attempt = 1 + the
+restarts that found it running ("was interrupted" in the log); its results written once (one row per image in
 assignments and alphas); clusters and metrics identical to an uninterrupted run of the same images on a fresh
-server; no job the client was not told about unless complete; stored images byte-identical to the uploads,
-none missing, none stray; tmp/ empty; PRAGMA integrity_check ok and foreign_key_check empty.
+server; exactly --jobs jobs in the database; stored images byte-identical to the uploads, none missing, none
+stray; tmp/ empty; PRAGMA integrity_check ok and foreign_key_check empty.
 """
 import argparse
 import hashlib
 import os
 import random
+import re
 import shutil
 import socket
 import sqlite3
@@ -76,7 +82,7 @@ def run(args, rng, work):
     records = []
     started = time.monotonic()
     for index, events in enumerate(plan):
-        record = {"index": index, "events": [], "id": None, "strays": []}
+        record = {"index": index, "events": [], "id": None, "strays": [], "key": f"crash-test-{args.seed}-{index}"}
         records.append(record)
         log_offset = run_job(server, parts[index], reference[index], events, record, rng, log_offset)
         print(f"job {index:2}: {', '.join(record['events']) or 'no kill'}", flush=True)
@@ -121,9 +127,9 @@ def clusters_of(port, job_id):
 def make_plan(rng, count):
     """One kill moment per job from a shuffled deck covering every moment, and a second kill in a running
     stage for a quarter of the jobs whose first kill interrupts a run (those run three times)."""
-    deck = ["upload", "upload", "upload", "staging", "staging", "staging", "queued", "queued",
+    deck = ["upload", "upload", "upload", "staging", "staging", "answer", "answer", "queued", "queued",
             "features", "features", "features", "features", "weights", "weights", "weights", "weights",
-            "commit", "commit", "commit", "none"]
+            "commit", "commit", "commit"]
     deck = (deck * (count // len(deck) + 1))[:count]
     rng.shuffle(deck)
     plan = [[moment] if moment != "none" else [] for moment in deck]
@@ -136,11 +142,11 @@ def make_plan(rng, count):
 def run_job(server, job_parts, reference, events, record, rng, log_offset):
     """Uploads one job and carries out its kills; returns the log offset of the current server run."""
     port = lambda: server.port  # noqa: E731 (the port stays the same across restarts)
-    for event in [e for e in events if e in ("upload", "staging")]:
+    for event in [e for e in events if e in ("upload", "staging", "answer")]:
         known = set(job_ids(port()))
         content_type, body = harness.multipart(job_parts)
         head = (f"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+                f"Idempotency-Key: {record['key']}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         client = socket.create_connection(("127.0.0.1", port()))
         if event == "upload":
             fraction = rng.uniform(0.05, 0.95)
@@ -148,22 +154,37 @@ def run_job(server, job_parts, reference, events, record, rng, log_offset):
             time.sleep(0.2)  # let the server read what was sent
             server.kill()
             note = f"upload@{fraction:.0%}"
-        else:
+        elif event == "staging":
             delay = rng.uniform(0, 0.08)
             client.sendall(head + body)
             time.sleep(delay)
             server.kill()
             note = f"staging+{delay * 1000:.0f}ms"
+        else:  # the 202 is sent but lost on the way: the client never reads it
+            client.sendall(head + body)
+            client.settimeout(60)
+            client.recv(1)
+            server.kill()
+            note = "answer lost"
         client.close()
         log_offset = server.start()
         strays = [j for j in job_ids(port()) if j not in known]
         record["strays"] += strays
         record["events"].append(note + (f"→committed {len(strays)}" if strays else "→nothing"))
 
-    status, body = harness.post_job(port(), job_parts)
-    if status != 202:
+    # The client's retry (curl draws a new multipart boundary: the key still finds a committed job).
+    status, body = harness.post_job(port(), job_parts, headers={"Idempotency-Key": record["key"]})
+    if status not in (200, 202):
         raise RuntimeError(f"upload: {status} {body}")
     job_id = record["id"] = body["id"]
+    if status == 200:
+        record["events"].append("retry→200 same job")
+        if job_id not in record["strays"]:
+            record.setdefault("violations", []).append(f"the retry's 200 named {job_id}, not a committed upload")
+        if job_id in record["strays"]:
+            record["strays"].remove(job_id)
+    elif record["strays"]:
+        record.setdefault("violations", []).append(f"the retry made a second job beside {record['strays']}")
 
     for event in [e for e in events if e not in ("upload", "staging")]:
         if event == "queued":
@@ -235,7 +256,7 @@ def wait_for_log(server, offset, marker, job_id, timeout=300):
 
 def check(server, args, jobs, parts, reference, records, sources, contents):
     """Every promise, over HTTP and then in the database and the data directory; returns the violations."""
-    violations = []
+    violations = [f"job {r['index']}: {v}" for r in records for v in r.get("violations", [])]
     log = server.log_text()
     port = server.port
     acknowledged = {r["id"]: r for r in records}
@@ -280,6 +301,8 @@ def check(server, args, jobs, parts, reference, records, sources, contents):
                 violations.append(f"job {job_id[:8]}: {n} rows in {table} for {image_count} images")
     if len(rows) != len(acknowledged) + len(strays):
         violations.append(f"{len(rows)} jobs in the database; {len(acknowledged)} acknowledged + {len(strays)} seen")
+    if len(rows) != args.jobs:
+        violations.append(f"{len(rows)} jobs in the database for {args.jobs} planned (one per Idempotency-Key)")
     stored = db.execute("SELECT job_id, name, label, stored_path FROM images").fetchall()
     db.close()
     files = set(os.listdir(f"{data}/images"))
@@ -306,7 +329,7 @@ def check(server, args, jobs, parts, reference, records, sources, contents):
 
 
 def print_summary(records, violations, server, seconds):
-    kills = sum(len(r["events"]) for r in records) - sum(1 for r in records for e in r["events"] if "missed" in e)
+    kills = sum(1 for r in records for e in r["events"] if "missed" not in e and not e.startswith("retry"))
     print(f"\n{'job':>3}  {'id':8}  {'attempt':>7}  {'expected':>8}  {'status':9}  {'clusters':8}  kills")
     for r in records:
         same = {True: "same", False: "DIFFER", None: "-"}[r.get("same_clusters")]
@@ -314,22 +337,25 @@ def print_summary(records, violations, server, seconds):
               f"{r.get('status', '?'):9}  {same:8}  {'; '.join(r['events']) or '-'}")
         for stray in r["strays"]:
             s = r.get("stray_checks", {})
-            print(f"     {stray[:8]}  unacknowledged job (killed after COMMIT, before the 202 arrived): "
+            print(f"     {stray[:8]}  unacknowledged job (its key did not find it on the retry): "
                   f"{s.get('status')}, clusters {'same' if s.get('same_clusters') else 'DIFFER'}")
     moments = {}
     for r in records:
         for e in r["events"]:
-            key = e.split("@")[0].split("+")[0].split(":")[0]
-            moments[key] = moments.get(key, 0) + (0 if "missed" in e else 1)
+            key = re.split(r"[@+:→ ]", e)[0]
+            if key != "retry":
+                moments[key] = moments.get(key, 0) + (0 if "missed" in e else 1)
+    replayed = sum(1 for r in records for e in r["events"] if e.startswith("retry"))
     print(f"\n{kills} SIGKILLs and {server.starts} starts in {seconds:.0f} s; by moment: "
-          + ", ".join(f"{k} {v}" for k, v in sorted(moments.items())))
+          + ", ".join(f"{k} {v}" for k, v in sorted(moments.items()))
+          + f"; {replayed} retries answered 200 with the job a killed upload had committed")
     if violations:
         print(f"\nFAILED: {len(violations)} violations")
         for v in violations:
             print("  " + v)
     else:
-        print("OK: every acknowledged job completed once with the clusters of the uninterrupted run; "
-              "no image missing or stray; integrity_check ok")
+        print("OK: one job per Idempotency-Key, every one acknowledged and completed once with the clusters of "
+              "the uninterrupted run; no image missing or stray; integrity_check ok")
 
 
 if __name__ == "__main__":

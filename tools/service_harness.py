@@ -125,11 +125,11 @@ def multipart(parts, boundary="hardening-boundary-3f9a"):
     return f"multipart/form-data; boundary={boundary}", bytes(body)
 
 
-def post_job(port, parts, timeout=120):
+def post_job(port, parts, timeout=120, headers=None):
     """POST /v1/jobs with a multipart form: (status, parsed JSON body or None)."""
     content_type, body = multipart(parts)
-    status, _, text = request(port, "POST", "/v1/jobs", body=body, headers={"Content-Type": content_type},
-                              timeout=timeout)
+    status, _, text = request(port, "POST", "/v1/jobs", body=body,
+                              headers={"Content-Type": content_type, **(headers or {})}, timeout=timeout)
     try:
         return status, json.loads(text)
     except ValueError:

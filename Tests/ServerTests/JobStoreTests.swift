@@ -68,6 +68,35 @@ final class JobStoreTests: XCTestCase {
         }
     }
 
+    func testAnIdempotencyKeyMakesOneJobUntilThatJobIsDeleted() throws {
+        try forEachStorageLocation { path, location in
+            let store = try makeStore(path)
+            let key = IdempotencyKey(key: "retry-1", requestSHA256: String(repeating: "a", count: 64))
+            guard case .created(let job) = try store.createJob(options: "{}", images: images, normals: [], idempotency: key) else {
+                return XCTFail("the first upload with a key made no job (\(location))")
+            }
+            XCTAssertEqual(try store.createJob(options: "{}", images: images, normals: [], idempotency: key),
+                           .existing(job, sameRequest: true), location.rawValue)
+            var other = key
+            other.requestSHA256 = String(repeating: "b", count: 64)
+            XCTAssertEqual(try store.createJob(options: "{}", images: images, normals: [], idempotency: other),
+                           .existing(job, sameRequest: false), location.rawValue)
+            XCTAssertEqual(try store.job(idempotencyKey: "retry-1")?.0, job)
+            XCTAssertNil(try store.job(idempotencyKey: "retry-2"))
+            let jobs = try store.database.read { db in try db.fetchOne("SELECT count(*) FROM jobs")?[0] as Int? }
+            XCTAssertEqual(jobs, 1, "a repeated key recorded a job (\(location))")
+            // Jobs without a key are not affected by the unique index.
+            _ = try store.createJob(options: "{}", images: [], normals: [])
+            _ = try store.createJob(options: "{}", images: [], normals: [])
+            // Deleting the job frees its key.
+            XCTAssertNotNil(try store.delete(id: job.id))
+            guard case .created(let again) = try store.createJob(options: "{}", images: images, normals: [], idempotency: key) else {
+                return XCTFail("the key of a deleted job was not free (\(location))")
+            }
+            XCTAssertNotEqual(again.id, job.id)
+        }
+    }
+
     func testCreateJobIsAllOrNothingAndRefusesPathLikeStoredNames() throws {
         try forEachStorageLocation { path, location in
             let store = try makeStore(path)

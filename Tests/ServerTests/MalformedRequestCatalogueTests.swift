@@ -247,7 +247,13 @@ private func catalogue() throws -> [Entry] {
         Entry(name: "options with a NaN literal", bytes: upload([good, good, options(#"{"tau": NaN}"#)]),
               outcome: .keepsOpen(400, "invalid_option")),
         Entry(name: "options with τ = 1e999", bytes: upload([good, good, options(#"{"tau": 1e999}"#)]),
-              outcome: .keepsOpen(400, "invalid_option")),
+              outcome: .keepsOpen(400, "invalid_option"), detail: "beyond the range of a double"),
+        Entry(name: "Idempotency-Key with a space", bytes: keyedUpload(["Idempotency-Key: two words"], [good, good]),
+              outcome: .keepsOpen(400, "invalid_idempotency_key"), detail: "1 to 255 visible ASCII"),
+        Entry(name: "Idempotency-Key twice", bytes: keyedUpload(["Idempotency-Key: a", "Idempotency-Key: b"], [good, good]),
+              outcome: .keepsOpen(400, "invalid_idempotency_key"), detail: "more than one"),
+        Entry(name: "Idempotency-Key of 256 characters", bytes: keyedUpload(["Idempotency-Key: " + String(repeating: "k", count: 256)], [good, good]),
+              outcome: .keepsOpen(400, "invalid_idempotency_key")),
         Entry(name: "options with a negative τ", bytes: upload([good, good, options(#"{"tau": -0.5}"#)]),
               outcome: .keepsOpen(400, "invalid_option"), detail: "'tau' must be a finite number ≥ 0"),
         Entry(name: "tar query with τ = nan", bytes: tarUpload(query: "?tau=nan") { $0.file("good/a.png", png) },
@@ -298,6 +304,14 @@ private func upload(_ framing: [String], body: String = "") -> [UInt8] {
 private func upload(_ contentType: String, _ body: [UInt8], target: String = "/v1/jobs") -> [UInt8] {
     head("POST \(target) HTTP/1.1", "Host: localhost", "Authorization: Bearer \(token)",
          "Content-Type: \(contentType)", "Content-Length: \(body.count)") + body
+}
+
+/// A multipart upload of `parts` with extra header lines.
+private func keyedUpload(_ extra: [String], _ parts: [FormPart]) -> [UInt8] {
+    let (contentType, body) = multipartBody(parts)
+    let lines = ["POST /v1/jobs HTTP/1.1", "Host: localhost", "Authorization: Bearer \(token)",
+                 "Content-Type: \(contentType)", "Content-Length: \(body.count)"] + extra
+    return Array((lines.map { $0 + "\r\n" }.joined() + "\r\n").utf8) + body
 }
 
 /// A multipart upload of `parts`.

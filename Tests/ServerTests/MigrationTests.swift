@@ -141,32 +141,39 @@ final class MigrationTests: XCTestCase {
         let names = try store.database.read { db in try tableNames(db) }
         XCTAssertEqual(names, ["schema_migrations", "jobs", "images", "assignments", "alphas"])
         let applied = try store.database.read { db in try JobSchema.migrator.appliedMigrations(db) }
-        XCTAssertEqual(applied, ["v1-jobs", "v2-estimates"])
+        XCTAssertEqual(applied, ["v1-jobs", "v2-estimates", "v3-idempotency-keys"])
         let problems = try store.database.read { db in try db.fetchAll("PRAGMA foreign_key_check") }
         XCTAssertTrue(problems.isEmpty)
     }
 
-    /// A database of the first release (schema v1) opens in this build: v2 is applied, its jobs keep their
-    /// data and have no estimate.
+    /// A database of the first release (schema v1) opens in this build: v2 and v3 are applied, its jobs keep
+    /// their data and have no estimate, and new jobs can carry an Idempotency-Key.
     func testAVersion1DatabaseIsMigratedKeepingItsJobs() throws {
         try withStorageTemporaryDirectory { directory in
             let path = directory.appendingPathComponent("jobs.sqlite").path
             let old = try JobStore(path: path)
             let job = try old.createJob(options: "{}", images: [], normals: [])
             old.close()
-            let db = try Database(path: path)  // back to v1: the column and the record of v2 removed
+            let db = try Database(path: path)  // back to v1: the columns, index and records of v2 and v3 removed
+            try db.execute("DROP INDEX jobs_by_idempotency_key")
+            try db.execute("ALTER TABLE jobs DROP COLUMN request_sha256")
+            try db.execute("ALTER TABLE jobs DROP COLUMN idempotency_key")
             try db.execute("ALTER TABLE jobs DROP COLUMN estimate_json")
-            try db.execute("DELETE FROM schema_migrations WHERE name = 'v2-estimates'")
+            try db.execute("DELETE FROM schema_migrations WHERE name IN ('v2-estimates', 'v3-idempotency-keys')")
             db.close()
 
             let store = try JobStore(path: path)
             defer { store.close() }
-            XCTAssertEqual(try store.database.read { try JobSchema.migrator.appliedMigrations($0) }, ["v1-jobs", "v2-estimates"])
+            XCTAssertEqual(try store.database.read { try JobSchema.migrator.appliedMigrations($0) }, ["v1-jobs", "v2-estimates", "v3-idempotency-keys"])
             let migrated = try XCTUnwrap(try store.job(id: job.id))
             XCTAssertEqual(migrated.optionsJSON, "{}")
             XCTAssertNil(migrated.estimateJSON)
             let new = try store.createJob(options: "{}", estimate: #"{"weights_flops": 1}"#, images: [], normals: [])
             XCTAssertEqual(try store.job(id: new.id)?.estimateJSON, #"{"weights_flops": 1}"#)
+            let keyed = try store.createJob(options: "{}", images: [], normals: [],
+                                            idempotency: IdempotencyKey(key: "k", requestSHA256: "0"))
+            guard case .created(let job) = keyed else { return XCTFail("\(keyed)") }
+            XCTAssertEqual(try store.job(idempotencyKey: "k")?.0, job)
         }
     }
 }

@@ -268,6 +268,56 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(service.storedImages, [])
     }
 
+    /// A client that lost the 202 (a dropped connection, a restarted server) retries with the same
+    /// Idempotency-Key and gets the job it made instead of a second one.
+    func testAnUploadRepeatedWithItsIdempotencyKeyGetsTheSameJob() throws {
+        _ = try weightsDirectoryOrSkip()
+        let service = try TestService()
+        let parts = try twoGroupParts()
+        let first = try service.post(parts, headers: [("Idempotency-Key", "batch-2026-11-30-a")])
+        XCTAssertEqual(first.status, 202, first.bodyText)
+        let id = try XCTUnwrap(try TestService.object(first)["id"] as? String)
+        XCTAssertNil(first.header("Idempotent-Replayed"))
+
+        // The same images and options under another multipart boundary (curl draws a new one each time),
+        // and the key as an IETF quoted string: the same job, 200, nothing stored.
+        let (contentType, body) = multipartBody(parts, boundary: "another-boundary-x9")
+        let again = try service.request("POST", "/v1/jobs", headers: [
+            ("Content-Type", contentType), ("Idempotency-Key", "\"batch-2026-11-30-a\""),
+        ], body: body)
+        XCTAssertEqual(again.status, 200, again.bodyText)
+        XCTAssertEqual(try TestService.object(again)["id"] as? String, id)
+        XCTAssertEqual(again.header("Location"), "/v1/jobs/\(id)")
+        XCTAssertEqual(again.header("Idempotent-Replayed"), "true")
+        XCTAssertEqual(service.storedImages.count, 6, "the repeated upload left files behind")
+
+        // The key with another upload (other options): refused, nothing stored.
+        let reused = try service.post(parts + [FormPart(name: "options", data: Array(#"{"tau": 3}"#.utf8))],
+                                      headers: [("Idempotency-Key", "batch-2026-11-30-a")])
+        XCTAssertEqual(reused.status, 422, reused.bodyText)
+        XCTAssertEqual((try TestService.object(reused)["error"] as? [String: Any])?["code"] as? String, "idempotency_key_reused")
+        XCTAssert(reused.bodyText.contains(id), reused.bodyText)
+        XCTAssertEqual(service.storedImages.count, 6)
+
+        for bad in [[("Idempotency-Key", "has space")], [("Idempotency-Key", String(repeating: "k", count: 256))],
+                    [("Idempotency-Key", "a"), ("Idempotency-Key", "b")], [("Idempotency-Key", "\"\"")]] {
+            let refused = try service.post(parts, headers: bad)
+            XCTAssertEqual(refused.status, 400, "\(bad): \(refused.bodyText)")
+            XCTAssertEqual((try TestService.object(refused)["error"] as? [String: Any])?["code"] as? String,
+                           "invalid_idempotency_key", "\(bad)")
+        }
+        let list = try TestService.object(try service.request("GET", "/v1/jobs"))
+        XCTAssertEqual((list["jobs"] as? [[String: Any]])?.map { $0["id"] as? String }, [id])
+
+        // Deleting the job frees the key.
+        XCTAssertEqual(try service.request("DELETE", "/v1/jobs/\(id)").status, 204)
+        let fresh = try service.post(parts, headers: [("Idempotency-Key", "batch-2026-11-30-a")])
+        XCTAssertEqual(fresh.status, 202, fresh.bodyText)
+        let freshID = try XCTUnwrap(try TestService.object(fresh)["id"] as? String)
+        XCTAssertNotEqual(freshID, id)
+        XCTAssertEqual(try service.request("DELETE", "/v1/jobs/\(freshID)").status, 204)
+    }
+
     func testAFullQueueIsRefusedWith429() throws {
         _ = try weightsDirectoryOrSkip()
         let service = try TestService { $0.queueLimit = 1 }

@@ -167,6 +167,7 @@ struct JobsAPI: Sendable {
         } else if !request.head.queryItems.isEmpty {
             throw APIError(400, "unknown_option", "a multipart upload takes its options in the 'options' part, not the query")
         }
+        let key = try idempotencyKey(request)
         let upload = try JobUpload.stage(
             request.body, contentType: contentType, directory: config.imagesDirectory,
             limits: UploadLimits(maxImages: config.maxImages, maxImagePixels: config.maxImagePixels))
@@ -177,6 +178,20 @@ struct JobsAPI: Sendable {
                 }
             }
             let (resolved, estimate) = try check(options!.resolving(hasNormals: !upload.normals.isEmpty, registry: registry), upload)
+            // A retry with the Idempotency-Key of an upload that made a job gets that job, not a second one.
+            let idempotency = try key.map { (key) throws(APIError) in
+                IdempotencyKey(key: key, requestSHA256: try digest(upload, options: resolved))
+            }
+            if let idempotency {
+                let existing: (JobRecord, requestSHA256: String)?
+                do { existing = try store.job(idempotencyKey: idempotency.key) } catch {
+                    throw APIError.database(error, while: "looking up the Idempotency-Key")
+                }
+                if let (job, sha256) = existing {
+                    upload.discard(directory: config.imagesDirectory)
+                    return try replay(job, sameRequest: sha256 == idempotency.requestSHA256, key: idempotency.key)
+                }
+            }
             guard !queue.isFull else { throw queueFullError() }
             func record(_ image: StagedImage) -> NewImage {
                 NewImage(name: image.name.name, label: image.name.label, storedPath: image.storedName,
@@ -184,10 +199,16 @@ struct JobsAPI: Sendable {
             }
             let job: JobRecord
             do {
-                job = try store.createJob(
+                let creation = try store.createJob(
                     options: resolved.json, estimate: estimate.json, images: upload.images.map(record),
-                    normals: upload.normals.map(record))
-            } catch { throw APIError.database(error, while: "recording the job") }
+                    normals: upload.normals.map(record), idempotency: idempotency)
+                switch creation {
+                case .created(let created): job = created
+                case .existing(let existing, let sameRequest):  // the same key, uploaded concurrently
+                    upload.discard(directory: config.imagesDirectory)
+                    return try replay(existing, sameRequest: sameRequest, key: idempotency!.key)
+                }
+            } catch let error as APIError { throw error } catch { throw APIError.database(error, while: "recording the job") }
             let bytes = upload.images.reduce(0) { $0 + $1.size } + upload.normals.reduce(0) { $0 + $1.size }
             log(String(format: "job %@ queued: %d images, %d normal, %d bytes, stored in %.1f ms", job.id,
                        job.imageCount, job.normalCount, bytes, Date().timeIntervalSince(started) * 1000))
@@ -199,6 +220,48 @@ struct JobsAPI: Sendable {
             upload.discard(directory: config.imagesDirectory)
             throw error
         }
+    }
+
+    /// The request's Idempotency-Key (a token, or a quoted string as in the IETF draft); nil without the header.
+    private func idempotencyKey(_ request: HTTPRequest) throws(APIError) -> String? {
+        let values = request.headers.values(for: "Idempotency-Key")
+        guard var key = values.first else { return nil }
+        guard values.count == 1 else { throw APIError(400, "invalid_idempotency_key", "the request has more than one Idempotency-Key header") }
+        if key.count >= 2, key.hasPrefix("\""), key.hasSuffix("\"") { key = String(key.dropFirst().dropLast()) }
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\"") }) else {
+            throw APIError(400, "invalid_idempotency_key", "an Idempotency-Key is 1 to 255 visible ASCII characters (a UUID, say)")
+        }
+        return key
+    }
+
+    /// SHA-256 of what the upload asks for: the resolved options, then each image's role, label, name and
+    /// content hash, in order. Not of the raw body: curl draws a new multipart boundary for every request.
+    private func digest(_ upload: StagedUpload, options: JobOptions) throws(APIError) -> String {
+        var text = options.json + "\n"
+        for (role, images) in [("image", upload.images), ("normal", upload.normals)] {
+            for image in images {
+                let url = URL(fileURLWithPath: config.imagesDirectory + "/" + image.storedName)
+                let contentHash: String
+                do { contentHash = try SHA256.hex(fileAt: url) } catch {
+                    throw APIError(500, "storage_error", "an uploaded image cannot be read back")
+                }
+                text += "\(role) \(JSONString.quoted(image.name.label ?? "")) \(JSONString.quoted(image.name.name)) \(contentHash)\n"
+            }
+        }
+        return SHA256.hex(Array(text.utf8))
+    }
+
+    /// The answer to an upload whose Idempotency-Key already made `job`: that job as it is now (200), or 422
+    /// when the key came with a different request.
+    private func replay(_ job: JobRecord, sameRequest: Bool, key: String) throws(APIError) -> HTTPServerResponse {
+        guard sameRequest else {
+            throw APIError(422, "idempotency_key_reused", "Idempotency-Key '\(key)' was used for a different upload (job \(job.id)); use a new key for a new upload")
+        }
+        log("job \(job.id): upload repeated with its Idempotency-Key; nothing stored")
+        var response = HTTPResponse.json(status: 200, JobJSON.resource(job))
+        response.headers.add(name: "Location", value: "/v1/jobs/\(job.id)")
+        response.headers.add(name: "Idempotent-Replayed", value: "true")
+        return .response(response)
     }
 
     private func parseOptions(_ parse: () throws(JobOptionsError) -> JobOptions) throws(APIError) -> JobOptions {

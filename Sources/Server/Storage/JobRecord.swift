@@ -88,6 +88,19 @@ extension JobStatus {
     }
 }
 
+/// The Idempotency-Key a client sent with an upload, and the SHA-256 (hex) of that request.
+struct IdempotencyKey: Sendable, Equatable {
+    var key: String
+    var requestSHA256: String
+}
+
+/// What `createJob` did with an upload that carries an Idempotency-Key.
+enum JobCreation: Sendable, Equatable {
+    case created(JobRecord)
+    /// A job with the key exists; nothing was recorded. `sameRequest`: the request's SHA-256 matches.
+    case existing(JobRecord, sameRequest: Bool)
+}
+
 /// An image to record with a new job. Its position is its index in the array passed to `createJob`.
 struct NewImage: Sendable, Equatable {
     /// The client's file name (already checked by `UploadName`).

@@ -10,8 +10,19 @@ enum JobSchema {
         var migrator = Migrator()
         migrator.register("v1-jobs") { db in try db.executeScript(v1) }
         migrator.register("v2-estimates") { db in try db.executeScript(v2) }
+        migrator.register("v3-idempotency-keys") { db in try db.executeScript(v3) }
         return migrator
     }()
+
+    /// The client's Idempotency-Key of the upload that created the job, and the SHA-256 of that request
+    /// (query, content type and body), so that a retry finds its job and a reused key with another request
+    /// is refused. Keys are unique among existing jobs; deleting a job frees its key.
+    private static let v3 = """
+        ALTER TABLE jobs ADD COLUMN idempotency_key TEXT;
+        ALTER TABLE jobs ADD COLUMN request_sha256 TEXT
+            CHECK ((idempotency_key IS NULL) = (request_sha256 IS NULL));
+        CREATE UNIQUE INDEX jobs_by_idempotency_key ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+        """
 
     /// The cost estimate made at upload (JSON text: flops, seconds, the search and how it was chosen).
     private static let v2 = """

@@ -74,19 +74,37 @@ struct JobStore: Sendable {
     func createJob(
         options optionsJSON: String, estimate estimateJSON: String? = nil, images: [NewImage], normals: [NewImage]
     ) throws -> JobRecord {
+        guard case .created(let job) = try createJob(
+            options: optionsJSON, estimate: estimateJSON, images: images, normals: normals, idempotency: nil)
+        else { preconditionFailure("a job without a key cannot exist already") }
+        return job
+    }
+
+    /// As `createJob`, for an upload that carries an Idempotency-Key: when a job with that key exists, nothing
+    /// is recorded and that job is returned, with whether its request had the same SHA-256. The lookup and
+    /// the insert are one transaction on the single writer, so two uploads with one key make one job.
+    func createJob(
+        options optionsJSON: String, estimate estimateJSON: String? = nil, images: [NewImage], normals: [NewImage],
+        idempotency: IdempotencyKey?
+    ) throws -> JobCreation {
         let id = Self.makeJobID()
         let time = now()
         return try database.write { db in
             try db.transaction(durability: .full) {
+                if let idempotency, let (job, sha256) = try Self.fetchJob(db, idempotencyKey: idempotency.key) {
+                    return .existing(job, sameRequest: sha256 == idempotency.requestSHA256)
+                }
                 try db.execute(
                     """
                     INSERT INTO jobs
-                        (id, created_at, updated_at, status, options_json, image_count, normal_count, estimate_json)
-                    VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)
+                        (id, created_at, updated_at, status, options_json, image_count, normal_count, estimate_json,
+                         idempotency_key, request_sha256)
+                    VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
                     """,
                     arguments: [
                         .text(id), .integer(time), .integer(time), .text(optionsJSON), DatabaseValue(images.count),
-                        DatabaseValue(normals.count), DatabaseValue(estimateJSON),
+                        DatabaseValue(normals.count), DatabaseValue(estimateJSON), DatabaseValue(idempotency?.key),
+                        DatabaseValue(idempotency?.requestSHA256),
                     ])
                 for (isNormal, list) in [(false, images), (true, normals)] {
                     for (position, image) in list.enumerated() {
@@ -104,7 +122,7 @@ struct JobStore: Sendable {
                     }
                 }
                 guard let job = try Self.fetchJob(db, id: id) else { preconditionFailure("job \(id) vanished") }
-                return job
+                return .created(job)
             }
         }
     }
@@ -119,6 +137,19 @@ struct JobStore: Sendable {
     static func fetchJob(_ db: Database, id: String) throws -> JobRecord? {
         try db.fetchOne("SELECT " + JobRecord.columns + " FROM jobs WHERE id = ?", arguments: [.text(id)])
             .map(JobRecord.init(row:))
+    }
+
+    /// The job created with this Idempotency-Key, and the SHA-256 of its request; nil when none exists.
+    func job(idempotencyKey key: String) throws -> (JobRecord, requestSHA256: String)? {
+        try database.read { db in try Self.fetchJob(db, idempotencyKey: key) }
+    }
+
+    static func fetchJob(_ db: Database, idempotencyKey key: String) throws -> (JobRecord, requestSHA256: String)? {
+        guard let row = try db.fetchOne(
+            "SELECT id, request_sha256 FROM jobs WHERE idempotency_key = ?", arguments: [.text(key)])
+        else { return nil }
+        guard let job = try fetchJob(db, id: row[0]) else { return nil }
+        return (job, try row[1])
     }
 
     /// Up to `limit` jobs, newest first, strictly after `cursor` in that order (from the newest when nil).
