@@ -320,18 +320,26 @@ final class ServiceTests: XCTestCase {
 
     func testAFullQueueIsRefusedWith429() throws {
         _ = try weightsDirectoryOrSkip()
-        let service = try TestService { $0.queueLimit = 1 }
+        // The first job holds its result transaction open for 2 s, so the queue stays full through the checks.
+        let service = try TestService { $0.queueLimit = 1; $0.testPauseBeforeCommit = 2000 }
         let parts = try twoGroupParts()
         let first = try TestService.object(try service.post(parts))["id"] as! String
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline, service.service.queue.runningCount == 0 { Thread.sleep(forTimeInterval: 0.01) }
-        let second = try service.post(parts)
+        let second = try service.post(parts, headers: [("Idempotency-Key", "second")])
         XCTAssertEqual(second.status, 202)
         let third = try service.post(parts)
         XCTAssertEqual(third.status, 429, third.bodyText)
         XCTAssertEqual(third.header("Retry-After"), "30")
         XCTAssertEqual((try TestService.object(third)["error"] as? [String: Any])?["code"] as? String, "queue_full")
-        XCTAssertEqual(service.storedImages.count, 12, "the refused upload left files behind")
+        // With the queue still full, the repeat of the second upload gets its job; a new keyed upload is
+        // read (its key could have been a repeat) and then refused.
+        let repeated = try service.post(parts, headers: [("Idempotency-Key", "second")])
+        XCTAssertEqual(repeated.status, 200, repeated.bodyText)
+        XCTAssertEqual(try TestService.object(repeated)["id"] as? String, try TestService.object(second)["id"] as? String)
+        let fourth = try service.post(parts, headers: [("Idempotency-Key", "fourth")])
+        XCTAssertEqual(fourth.status, 429, fourth.bodyText)
+        XCTAssertEqual(service.storedImages.count, 12, "the refused uploads left files behind")
         for id in [first, try TestService.object(second)["id"] as! String] {
             XCTAssertEqual(try service.request("DELETE", "/v1/jobs/\(id)").status, 204)
         }

@@ -43,7 +43,9 @@ struct JobsAPI: Sendable {
             return .reject(APIError(415, "unsupported_media_type",
                                     "upload images as multipart/form-data or application/x-tar").response)
         }
-        if queue.isFull { return .reject(queueFullError().response) }
+        // A keyed upload may repeat one that already made its job: its body decides (the repeat gets 200,
+        // answered before the queue check), so only unkeyed uploads are refused from the head.
+        if queue.isFull, head.headers["Idempotency-Key"] == nil { return .reject(queueFullError().response) }
         return .accept(.disk)
     }
 
