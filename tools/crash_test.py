@@ -20,7 +20,9 @@ Afterwards, for every acknowledged job (POST answered 202 or 200 with an id): su
 restarts that found it running ("was interrupted" in the log); its results written once (one row per image in
 assignments and alphas); clusters and metrics identical to an uninterrupted run of the same images on a fresh
 server; exactly --jobs jobs in the database; stored images byte-identical to the uploads, none missing, none
-stray; tmp/ empty; PRAGMA integrity_check ok and foreign_key_check empty.
+stray; tmp/ and checkpoints/ empty; PRAGMA integrity_check ok and foreign_key_check empty. The server saves
+each search's progress after every block of rows (AC_SEARCH_CHECKPOINT_SECONDS=0), so runs after a kill in the
+weights stage continue from it; their clusters must still equal the uninterrupted run's.
 """
 import argparse
 import hashlib
@@ -76,8 +78,9 @@ def run(args, rng, work):
 
     reference = reference_run(args, parts, work)
     plan = make_plan(rng, args.jobs)
+    # Search progress saved after every block of rows: a kill in the weights stage resumes from it.
     server = harness.Server(args.bin, os.path.join(work, "crash"), os.path.join(work, "crash.log"),
-                            env={"AC_TEST_PAUSE_BEFORE_COMMIT": str(PAUSE_MS)})
+                            env={"AC_TEST_PAUSE_BEFORE_COMMIT": str(PAUSE_MS), "AC_SEARCH_CHECKPOINT_SECONDS": "0"})
     log_offset = server.start()
     records = []
     started = time.monotonic()
@@ -319,7 +322,9 @@ def check(server, args, jobs, parts, reference, records, sources, contents):
     leftovers = os.listdir(f"{data}/tmp")
     if leftovers:
         violations.append(f"tmp/ holds {leftovers}")
-    extra = set(os.listdir(data)) - {"jobs.sqlite", "jobs.sqlite-wal", "jobs.sqlite-shm", "images", "tmp"}
+    extra = set(os.listdir(data)) - {"jobs.sqlite", "jobs.sqlite-wal", "jobs.sqlite-shm", "images", "tmp", "checkpoints"}
+    if os.listdir(f"{data}/checkpoints"):
+        violations.append(f"checkpoints/ holds {os.listdir(f'{data}/checkpoints')} after every job finished")
     if extra:
         violations.append(f"unexpected files in the data directory: {sorted(extra)}")
     print(f"checked: integrity_check {integrity[0][0] if integrity else '?'}, foreign_key_check "
@@ -346,7 +351,8 @@ def print_summary(records, violations, server, seconds):
             if key != "retry":
                 moments[key] = moments.get(key, 0) + (0 if "missed" in e else 1)
     replayed = sum(1 for r in records for e in r["events"] if e.startswith("retry"))
-    print(f"\n{kills} SIGKILLs and {server.starts} starts in {seconds:.0f} s; by moment: "
+    resumed = server.log_text().count(": resuming its nearest-patch search at image ")
+    print(f"\n{kills} SIGKILLs and {server.starts} starts in {seconds:.0f} s; {resumed} runs resumed a saved search; by moment: "
           + ", ".join(f"{k} {v}" for k, v in sorted(moments.items()))
           + f"; {replayed} retries answered 200 with the job a killed upload had committed")
     if violations:

@@ -78,8 +78,8 @@ func resumableExactClusters(_ z: PatchEmbeddings, path: String) -> (assignments:
         let words = data.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
         if Array(words[0..<3]) == header {
             let doubles = data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
-            state = ExactSearchState(nextImage: Int(words[3]), sums: Array(doubles[5...]))
-            secondsBefore = doubles[4]
+            let saved = ExactSearchState(nextImage: Int(words[3]), sums: Array(doubles[5...]))
+            if saved.fits(images: z.images, patches: z.patches) { (state, secondsBefore) = (saved, doubles[4]) }
         }
     }
     print("exact search: \(state.map { "resuming at image \($0.nextImage) of \(z.images) after \(Int(secondsBefore)) s" } ?? "starting"), state in \(path)")

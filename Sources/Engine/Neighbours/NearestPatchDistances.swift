@@ -16,6 +16,27 @@ public struct ExactSearchState: Sendable, Equatable {
         self.nextImage = nextImage
         self.sums = sums
     }
+
+    /// Whether this can be a state of the search over N images of P patches: N·P sums, each finite and ≥ 0,
+    /// and `nextImage` at the end of one of its blocks of rows. A state read back from storage is checked first.
+    public func fits(images n: Int, patches p: Int) -> Bool {
+        guard n >= 2, sums.count == n * p, nextImage >= 0, nextImage <= n else { return false }
+        let rowImages = NearestPatchDistances.rowImages(images: n, patches: p)
+        guard nextImage % rowImages == 0 || nextImage == n else { return false }
+        return sums.allSatisfy { $0.isFinite && $0 >= 0 }
+    }
+}
+
+/// How an exact unsupervised search outlives the process running it: it starts from `state` (handed to
+/// `save` by an earlier run on the same embeddings; ignored unless it `fits`) and hands its state to `save`
+/// after each block of rows.
+public struct SearchResumption {
+    public var state: ExactSearchState?
+    public var save: (ExactSearchState) -> Void
+    public init(state: ExactSearchState?, save: @escaping (ExactSearchState) -> Void) {
+        self.state = state
+        self.save = save
+    }
 }
 
 /// Nearest-neighbour distances from every patch of a batch to other bags of patches.
@@ -45,18 +66,14 @@ public enum NearestPatchDistances {
         let n = z.images, p = z.patches, d = z.dimensions
         precondition(n >= 2, "the unsupervised mean needs at least two images")
         let norms = squaredNorms(z.values, rows: n * p, dimensions: d)  // (N·P)
-        // Row block: enough images for ≥ 512 GEMM rows; column block: what the tile budget leaves.
-        let rowImages = max(1, min(n - 1, 2048 / p))
+        let rowImages = rowImages(images: n, patches: p)
         let colImages = max(1, tileFloats / (rowImages * p * p))
         var tile = [Float](repeating: 0, count: rowImages * p * colImages * p)  // (rowImages·P, colImages·P)
         var columnMinima = [Float](repeating: 0, count: p)
         var sums = [Double](repeating: 0, count: n * p)  // (N, P): Σ_j min_n d
         var firstRow = 0
         if let resumingFrom {
-            precondition(
-                resumingFrom.sums.count == n * p && resumingFrom.nextImage >= 0
-                    && (resumingFrom.nextImage % rowImages == 0 || resumingFrom.nextImage == n),
-                "the search state is not one of this batch's row blocks")
+            precondition(resumingFrom.fits(images: n, patches: p), "the search state is not one of this batch's (check fits first)")
             sums = resumingFrom.sums
             firstRow = resumingFrom.nextImage
         }
@@ -109,6 +126,10 @@ public enum NearestPatchDistances {
         let scale = 1 / Double(n - 1)
         return sums.map { Float($0 * scale) }
     }
+
+    /// Images per block of rows of `meanOverOtherImages`: enough for ≥ 512 GEMM rows (the column block is
+    /// what the tile budget leaves). Checkpoints fall at the ends of these blocks.
+    static func rowImages(images n: Int, patches p: Int) -> Int { max(1, min(n - 1, 2048 / p)) }
 
     /// s[i, m] = min over every patch r of every reference image of ‖z[i, m] − r‖.
     /// - Parameters:

@@ -10,22 +10,25 @@ public enum PatchWeights {
     /// - Parameter shouldContinue: polled after each distance tile; false stops the search and throws `.cancelled`.
     /// - Throws: when the mode cannot run on these inputs (one image unsupervised, no references, …).
     /// - Parameter search: exact (the default), or the scalable mode's sampling and projection.
+    /// - Parameter resumption: for an unsupervised search over all other images (exact, or projected only):
+    ///   where to start (a saved state that `fits` the searched embeddings) and where to save progress.
     public static func scores(
         _ z: PatchEmbeddings, mode: PatchWeightMode, references: PatchEmbeddings? = nil,
         search: NeighbourSearch = .exact,
         tileFloats: Int = NearestPatchDistances.defaultTileFloats, progress: ((Double) -> Void)? = nil,
-        shouldContinue: (() -> Bool)? = nil
+        shouldContinue: (() -> Bool)? = nil, resumption: SearchResumption? = nil
     ) throws(EmbeddingsError) -> [Float] {
         let scores = try uncheckedScores(
             z, mode: mode, references: references, search: search, tileFloats: tileFloats, progress: progress,
-            shouldContinue: shouldContinue)
+            shouldContinue: shouldContinue, resumption: resumption)
         if let shouldContinue, !shouldContinue() { throw .cancelled }
         return scores
     }
 
     private static func uncheckedScores(
         _ z0: PatchEmbeddings, mode: PatchWeightMode, references references0: PatchEmbeddings?,
-        search: NeighbourSearch, tileFloats: Int, progress: ((Double) -> Void)?, shouldContinue: (() -> Bool)?
+        search: NeighbourSearch, tileFloats: Int, progress: ((Double) -> Void)?, shouldContinue: (() -> Bool)?,
+        resumption: SearchResumption?
     ) throws(EmbeddingsError) -> [Float] {
         if mode == .semiSupervised, let references0, references0.dimensions != z0.dimensions {
             throw .incompatible("normal references have \(references0.dimensions) dimensions per patch; the images have \(z0.dimensions)")
@@ -48,8 +51,10 @@ public enum PatchWeights {
                     z, references: search.references, seed: search.seed, progress: progress,
                     shouldContinue: shouldContinue)
             }
+            // A saved state that does not fit these embeddings (another batch, a corrupt file) is not used.
             return NearestPatchDistances.meanOverOtherImages(
-                z, tileFloats: tileFloats, progress: progress, shouldContinue: shouldContinue)
+                z, tileFloats: tileFloats, progress: progress, shouldContinue: shouldContinue,
+                resumingFrom: resumption?.state.flatMap { $0.fits(images: z.images, patches: z.patches) ? $0 : nil }, checkpoint: resumption?.save)
         case .semiSupervised:
             guard let references else {
                 throw .incompatible("semi-supervised patch weights need normal reference images")

@@ -41,10 +41,12 @@ public enum ClusteringPipeline {
     ///   - search: exact (the default) or the scalable mode's sampling and projection.
     public static func weigh(
         _ z: PatchEmbeddings, mode: PatchWeightMode, tau: Double, references: PatchEmbeddings? = nil,
-        search: NeighbourSearch = .exact, progress: ((Double) -> Void)? = nil, shouldContinue: (() -> Bool)? = nil
+        search: NeighbourSearch = .exact, progress: ((Double) -> Void)? = nil, shouldContinue: (() -> Bool)? = nil,
+        resumption: SearchResumption? = nil
     ) throws(EmbeddingsError) -> WeightedEmbeddings {
         let scores = try PatchWeights.scores(
-            z, mode: mode, references: references, search: search, progress: progress, shouldContinue: shouldContinue)
+            z, mode: mode, references: references, search: search, progress: progress, shouldContinue: shouldContinue,
+            resumption: resumption)
         let alpha = try PatchWeights.softmax(scores: scores, images: z.images, patches: z.patches, tau: tau)
         return WeightedEmbeddings(alpha: alpha, embeddings: PatchWeights.weightedAverage(z, alpha: alpha))
     }

@@ -23,7 +23,7 @@ final class Service: Sendable {
         if let name = config.defaultBackbone, (try? registry.spec(named: name)) == nil {
             throw ConfigError("default_backbone '\(name)' is not in \(config.registryPath)")
         }
-        for directory in [config.dataDirectory, config.imagesDirectory, config.bodiesDirectory] {
+        for directory in [config.dataDirectory, config.imagesDirectory, config.bodiesDirectory, config.checkpointsDirectory] {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -40,11 +40,13 @@ final class Service: Sendable {
         }
         self.store = store
         let jobMetrics = JobMetrics()
-        let runner = JobRunner(
+        var runner = JobRunner(
             store: store, registry: registry, weightsDirectory: URL(fileURLWithPath: config.weightsDirectory),
             imagesDirectory: config.imagesDirectory, maxImagePixels: config.maxImagePixels, metrics: jobMetrics,
             log: { log($0) })
-        queue = JobQueue(workers: config.workers, capacity: config.queueLimit) { id, flag in
+        runner.checkpointsDirectory = config.checkpointsDirectory
+        runner.searchCheckpointSeconds = Double(config.searchCheckpointSeconds)
+        queue = JobQueue(workers: config.workers, capacity: config.queueLimit) { [runner] id, flag in
             runner.run(id: id, cancellation: flag)
         }
         let httpMetrics = HTTPServerMetrics()
@@ -93,6 +95,12 @@ final class Service: Sendable {
         for id in report.abandoned { log("job \(id) was interrupted on its last attempt; failed") }
         removeOrphans()
         let queued = try store.queuedJobs()
+        // Saved search progress of jobs that will not run again (finished, deleted) goes.
+        let waiting = Set(queued.map(\.id))
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: config.checkpointsDirectory)) ?? []
+        where SearchCheckpoint.jobID(fileName: name).map({ !waiting.contains($0) }) ?? true {
+            _ = try? System.unlink(config.checkpointsDirectory + "/" + name)
+        }
         for job in queued { queue.submit(job.id, force: true) }
         let port = try server.start()
         log("listening on \(config.host):\(port); data in \(config.dataDirectory); \(queued.count) jobs queued")

@@ -12,7 +12,7 @@ struct ServeCommand: ParsableCommand {
             Settings: the config file, then environment variables (AC_HOST, AC_PORT, AC_DATA_DIR, AC_WEIGHTS_DIR, \
             AC_REGISTRY, AC_TOKEN, AC_WORKERS, AC_QUEUE_LIMIT, AC_MAX_BODY_BYTES, AC_MAX_IMAGES, AC_MAX_IMAGE_PIXELS, \
             AC_MAX_CONNECTIONS, AC_HEADER_TIMEOUT, AC_BODY_IDLE_TIMEOUT, AC_DEFAULT_BACKBONE, AC_MAX_EXACT_SECONDS, \
-            AC_SEARCH_BUDGET_SECONDS), then flags. With a \
+            AC_SEARCH_BUDGET_SECONDS, AC_SEARCH_CHECKPOINT_SECONDS), then flags. With a \
             token, every endpoint except /healthz needs 'Authorization: Bearer <token>'.
             """)
 

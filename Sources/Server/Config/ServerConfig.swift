@@ -35,6 +35,9 @@ struct ServerConfig: Sendable, Equatable {
     var maxExactSeconds = 1800
     /// The time the scalable search's `auto` rule aims for.
     var searchBudgetSeconds = 120
+    /// A running job's search over all other images saves its progress at most this often (seconds), so that
+    /// a restart continues it instead of starting over; 0 saves after every block of rows.
+    var searchCheckpointSeconds = 60
     /// Test-only, milliseconds: each job's worker pauses this long inside its result transaction, after
     /// writing every row and before COMMIT, and logs "COMMIT paused" first, so that tools/crash_test.sh can
     /// kill the process during the result write. Set from the environment variable
@@ -46,6 +49,7 @@ struct ServerConfig: Sendable, Equatable {
         "host", "port", "data_dir", "weights_dir", "registry", "token", "workers", "queue_limit",
         "max_body_bytes", "max_images", "max_image_pixels", "max_connections", "header_timeout",
         "body_idle_timeout", "default_backbone", "max_exact_seconds", "search_budget_seconds",
+        "search_checkpoint_seconds",
     ]
 
     static func environmentName(_ key: String) -> String { "AC_" + key.uppercased() }
@@ -127,6 +131,7 @@ struct ServerConfig: Sendable, Equatable {
         case "default_backbone": defaultBackbone = try text()
         case "max_exact_seconds": maxExactSeconds = try integer(1...31_536_000)
         case "search_budget_seconds": searchBudgetSeconds = try integer(1...31_536_000)
+        case "search_checkpoint_seconds": searchCheckpointSeconds = try integer(0...86_400)
         default:
             throw ConfigError("\(source): unknown key '\(key)'; known: \(Self.keys.joined(separator: ", "))")
         }
@@ -136,6 +141,7 @@ struct ServerConfig: Sendable, Equatable {
     var databasePath: String { dataDirectory + "/jobs.sqlite" }
     var imagesDirectory: String { dataDirectory + "/images" }
     var bodiesDirectory: String { dataDirectory + "/tmp" }
+    var checkpointsDirectory: String { dataDirectory + "/checkpoints" }
 }
 
 /// A value in the config file: an integer or a string (kept as text, parsed by `set`), or null (not set).

@@ -42,10 +42,19 @@ struct JobRunner: Sendable {
     let maxImagePixels: Int
     let metrics: JobMetrics
     let log: @Sendable (String) -> Void
+    /// Where searches over all other images save their progress (`SearchCheckpoint`), and how often.
+    var checkpointsDirectory: String? = nil
+    var searchCheckpointSeconds = 60.0
 
     /// Runs job `id` if it is still queued.
     func run(id: String, cancellation: CancellationFlag) {
         let started = Date()
+        // The saved search progress is kept only while the job may run again (the service stopping).
+        defer {
+            if let checkpointsDirectory, (try? store.job(id: id))?.status != .running {
+                SearchCheckpoint(directory: checkpointsDirectory, jobID: id).remove()
+            }
+        }
         do {
             let isRunning = try writeWaitingForRoom(id, "marking it running", cancellation: cancellation) {
                 try store.markRunning(id: id)
@@ -177,15 +186,20 @@ struct JobRunner: Sendable {
 
         // weights: α and X.
         guard try progress.report(stage: "weights", fraction: featureShare, force: true) else { return false }
+        let search = options.neighbourSearch
+        let saver = options.mode == .unsupervised && search.references == nil && z.images >= 2
+            ? checkpointsDirectory.map { SearchSaver(SearchCheckpoint(directory: $0, jobID: id), z, search, searchCheckpointSeconds, log: log, id: id) }
+            : nil
         let weighted: WeightedEmbeddings
         do {
             weighted = try ClusteringPipeline.weigh(
-                z, mode: options.mode!, tau: options.tau!, references: references, search: options.neighbourSearch,
+                z, mode: options.mode!, tau: options.tau!, references: references, search: search,
                 progress: { done in
                     _ = try? progress.report(stage: "weights", fraction: featureShare + (0.95 - featureShare) * done)
                 },
-                shouldContinue: shouldContinue)
+                shouldContinue: shouldContinue, resumption: saver?.resumption)
         } catch EmbeddingsError.cancelled {
+            saver?.saveLatest()  // stopped: keep the last finished block for the next start (a cancelled job's goes with it)
             throw EmbeddingsError.cancelled
         } catch { throw JobFailure(code: "invalid_job", message: "\(error)") }
         finishStage("weights", since: &stageStart, into: &timings)
@@ -224,6 +238,49 @@ struct JobRunner: Sendable {
         start = Date()
     }
 
+}
+
+/// A job's search over all other images, saving its progress: the state handed out after each block of rows is
+/// kept, and written at most every `interval` seconds, and once more when the search is stopped.
+final class SearchSaver {
+    let checkpoint: SearchCheckpoint
+    let key: SearchCheckpoint.Key
+    let interval: Double
+    let log: @Sendable (String) -> Void
+    let id: String
+    private(set) var resumption: SearchResumption?
+    private var latest: ExactSearchState?
+    private var lastSave = Date()
+    private var saveFailed = false
+
+    init(_ checkpoint: SearchCheckpoint, _ z: PatchEmbeddings, _ search: NeighbourSearch, _ interval: Double,
+         log: @escaping @Sendable (String) -> Void, id: String) {
+        self.checkpoint = checkpoint
+        self.key = SearchCheckpoint.Key(z, search: search)
+        self.interval = interval
+        self.log = log
+        self.id = id
+        let saved = checkpoint.load(key)
+        if let saved {
+            log("job \(id): resuming its nearest-patch search at image \(saved.nextImage) of \(z.images) (saved progress)")
+        }
+        resumption = SearchResumption(state: saved) { [unowned self] state in
+            latest = state
+            if Date().timeIntervalSince(lastSave) >= interval { saveLatest() }
+        }
+    }
+
+    /// Writes the latest state, if any; a failure (a full disk) is logged once and costs only the resumption.
+    func saveLatest() {
+        guard let latest else { return }
+        do {
+            try checkpoint.save(latest, key: key)
+            lastSave = Date()
+        } catch {
+            if !saveFailed { log("job \(id): its search progress cannot be saved (\(error)); a restart would start it over") }
+            saveFailed = true
+        }
+    }
 }
 
 /// The name the job reports for an image: `label/name`, or `name`.
