@@ -93,14 +93,8 @@ final class Service: Sendable {
         let report = try store.requeueInterrupted()
         for id in report.requeued { log("job \(id) was interrupted; queued again") }
         for id in report.abandoned { log("job \(id) was interrupted on its last attempt; failed") }
-        removeOrphans()
         let queued = try store.queuedJobs()
-        // Saved search progress of jobs that will not run again (finished, deleted) goes.
-        let waiting = Set(queued.map(\.id))
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: config.checkpointsDirectory)) ?? []
-        where SearchCheckpoint.jobID(fileName: name).map({ !waiting.contains($0) }) ?? true {
-            _ = try? System.unlink(config.checkpointsDirectory + "/" + name)
-        }
+        removeOrphans(waiting: Set(queued.map(\.id)))
         for job in queued { queue.submit(job.id, force: true) }
         let port = try server.start()
         log("listening on \(config.host):\(port); data in \(config.dataDirectory); \(queued.count) jobs queued")
@@ -115,11 +109,16 @@ final class Service: Sendable {
         store.close()
     }
 
-    /// Image files no job names and request bodies left by a previous process.
-    private func removeOrphans() {
+    /// Request bodies left by a previous process, saved search progress of jobs that will not run again
+    /// (anything but the `waiting` jobs' files), and image files no job names.
+    private func removeOrphans(waiting: Set<String>) {
         let fm = FileManager.default
         if let bodies = try? fm.contentsOfDirectory(atPath: config.bodiesDirectory) {
             for name in bodies { _ = try? System.unlink(config.bodiesDirectory + "/" + name) }
+        }
+        for name in (try? fm.contentsOfDirectory(atPath: config.checkpointsDirectory)) ?? []
+        where SearchCheckpoint.jobID(fileName: name).map({ !waiting.contains($0) }) ?? true {
+            _ = try? System.unlink(config.checkpointsDirectory + "/" + name)
         }
         guard let known = try? store.allStoredPaths(),
               let files = try? fm.contentsOfDirectory(atPath: config.imagesDirectory) else { return }

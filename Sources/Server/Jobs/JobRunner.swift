@@ -240,49 +240,6 @@ struct JobRunner: Sendable {
 
 }
 
-/// A job's search over all other images, saving its progress: the state handed out after each block of rows is
-/// kept, and written at most every `interval` seconds, and once more when the search is stopped.
-final class SearchSaver {
-    let checkpoint: SearchCheckpoint
-    let key: SearchCheckpoint.Key
-    let interval: Double
-    let log: @Sendable (String) -> Void
-    let id: String
-    private(set) var resumption: SearchResumption?
-    private var latest: ExactSearchState?
-    private var lastSave = Date()
-    private var saveFailed = false
-
-    init(_ checkpoint: SearchCheckpoint, _ z: PatchEmbeddings, _ search: NeighbourSearch, _ interval: Double,
-         log: @escaping @Sendable (String) -> Void, id: String) {
-        self.checkpoint = checkpoint
-        self.key = SearchCheckpoint.Key(z, search: search)
-        self.interval = interval
-        self.log = log
-        self.id = id
-        let saved = checkpoint.load(key)
-        if let saved {
-            log("job \(id): resuming its nearest-patch search at image \(saved.nextImage) of \(z.images) (saved progress)")
-        }
-        resumption = SearchResumption(state: saved) { [unowned self] state in
-            latest = state
-            if Date().timeIntervalSince(lastSave) >= interval { saveLatest() }
-        }
-    }
-
-    /// Writes the latest state, if any; a failure (a full disk) is logged once and costs only the resumption.
-    func saveLatest() {
-        guard let latest else { return }
-        do {
-            try checkpoint.save(latest, key: key)
-            lastSave = Date()
-        } catch {
-            if !saveFailed { log("job \(id): its search progress cannot be saved (\(error)); a restart would start it over") }
-            saveFailed = true
-        }
-    }
-}
-
 /// The name the job reports for an image: `label/name`, or `name`.
 func displayName(_ image: NewImage) -> String { displayName(label: image.label, name: image.name) }
 

@@ -6,8 +6,8 @@
 // ignored and the search starts over.
 //
 // Layout, little-endian: "ACSRCH01", then UInt64 images, patches, dimensions, fingerprint, next image, then
-// images × patches Float64 sums, then a UInt64 FNV-1a checksum of everything before it (a file torn by a power
-// cut is not taken for a state).
+// images × patches Float64 sums, then the SHA-256 of everything before it (a file torn by a power cut is not
+// taken for a state).
 import Engine
 import Foundation
 
@@ -29,24 +29,20 @@ struct SearchCheckpoint: Sendable {
             dimensions = z.dimensions
             // Every 257th value and the projection's size and seed: equal features give equal keys; features
             // from another backbone, size or build almost surely do not.
-            var hash = FNV1a()
+            var hash = SHA256()
+            var sample = [UInt32]()
+            sample.reserveCapacity(1 << 16)
             z.values.withUnsafeBufferPointer { v in
-                for i in stride(from: 0, to: v.count, by: 257) { hash.mix(UInt64(v[i].bitPattern)) }
+                for i in stride(from: 0, to: v.count, by: 257) {
+                    sample.append(v[i].bitPattern.littleEndian)
+                    if sample.count == 1 << 16 { sample.withUnsafeBytes { hash.update($0) }; sample.removeAll(keepingCapacity: true) }
+                }
             }
-            hash.mix(UInt64(search.projection ?? 0))
-            hash.mix(search.projection == nil ? 0 : search.seed)
-            fingerprint = hash.value
+            sample.withUnsafeBytes { hash.update($0) }
+            [UInt64(search.projection ?? 0).littleEndian, (search.projection == nil ? 0 : search.seed).littleEndian]
+                .withUnsafeBytes { hash.update($0) }
+            fingerprint = hash.finalize().prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
         }
-    }
-
-    /// 64-bit FNV-1a, byte by byte.
-    struct FNV1a {
-        var value: UInt64 = 0xcbf2_9ce4_8422_2325
-        mutating func mix(_ word: UInt64) {
-            for shift in stride(from: 0, to: 64, by: 8) { mix(byte: UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
-        mutating func mix(byte: UInt8) { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        mutating func mix(_ bytes: UnsafeRawBufferPointer) { for byte in bytes { mix(byte: byte) } }
     }
 
     let url: URL
@@ -58,13 +54,12 @@ struct SearchCheckpoint: Sendable {
     /// The saved state for `key`, or nil when there is none or the file is not one for this key.
     func load(_ key: Key) -> ExactSearchState? {
         let payload = Self.headerBytes + 8 * key.images * key.patches
-        guard let data = try? Data(contentsOf: url), data.count == payload + 8 else { return nil }
+        guard let data = try? Data(contentsOf: url), data.count == payload + 32 else { return nil }
         return data.withUnsafeBytes { raw -> ExactSearchState? in
             guard Array(raw[0..<8]) == Self.magic else { return nil }
-            var checksum = FNV1a()
-            checksum.mix(UnsafeRawBufferPointer(rebasing: raw[0..<payload]))
-            guard UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: payload, as: UInt64.self)) == checksum.value
-            else { return nil }
+            var checksum = SHA256()
+            checksum.update(UnsafeRawBufferPointer(rebasing: raw[0..<payload]))
+            guard Array(raw[payload...]) == checksum.finalize() else { return nil }
             func word(_ i: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 + 8 * i, as: UInt64.self)) }
             guard word(0) == UInt64(key.images), word(1) == UInt64(key.patches), word(2) == UInt64(key.dimensions),
                   word(3) == key.fingerprint, word(4) <= UInt64(key.images)
@@ -87,9 +82,9 @@ struct SearchCheckpoint: Sendable {
             withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) }
         }
         for sum in state.sums { withUnsafeBytes(of: sum.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-        var checksum = FNV1a()
-        bytes.withUnsafeBytes { checksum.mix($0) }
-        withUnsafeBytes(of: checksum.value.littleEndian) { bytes.append(contentsOf: $0) }
+        var checksum = SHA256()
+        checksum.update(bytes)
+        bytes += checksum.finalize()
         try Data(bytes).write(to: url, options: .atomic)
     }
 
@@ -101,5 +96,48 @@ struct SearchCheckpoint: Sendable {
     static func jobID(fileName: String) -> String? {
         guard fileName.hasSuffix(".state") else { return nil }
         return String(fileName.dropLast(".state".count))
+    }
+}
+
+/// A job's search over all other images, saving its progress: the state handed out after each block of rows is
+/// kept, and written at most every `interval` seconds, and once more when the search is stopped.
+final class SearchSaver {
+    let checkpoint: SearchCheckpoint
+    let key: SearchCheckpoint.Key
+    let interval: Double
+    let log: @Sendable (String) -> Void
+    let id: String
+    private(set) var resumption: SearchResumption?
+    private var latest: ExactSearchState?
+    private var lastSave = Date()
+    private var saveFailed = false
+
+    init(_ checkpoint: SearchCheckpoint, _ z: PatchEmbeddings, _ search: NeighbourSearch, _ interval: Double,
+         log: @escaping @Sendable (String) -> Void, id: String) {
+        self.checkpoint = checkpoint
+        self.key = SearchCheckpoint.Key(z, search: search)
+        self.interval = interval
+        self.log = log
+        self.id = id
+        let saved = checkpoint.load(key)
+        if let saved {
+            log("job \(id): resuming its nearest-patch search at image \(saved.nextImage) of \(z.images) (saved progress)")
+        }
+        resumption = SearchResumption(state: saved) { [unowned self] state in
+            latest = state
+            if Date().timeIntervalSince(lastSave) >= interval { saveLatest() }
+        }
+    }
+
+    /// Writes the latest state, if any; a failure (a full disk) is logged once and costs only the resumption.
+    func saveLatest() {
+        guard let latest else { return }
+        do {
+            try checkpoint.save(latest, key: key)
+            lastSave = Date()
+        } catch {
+            if !saveFailed { log("job \(id): its search progress cannot be saved (\(error)); a restart would start it over") }
+            saveFailed = true
+        }
     }
 }
