@@ -298,6 +298,12 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual((try TestService.object(reused)["error"] as? [String: Any])?["code"] as? String, "idempotency_key_reused")
         XCTAssert(reused.bodyText.contains(id), reused.bodyText)
         XCTAssertEqual(service.storedImages.count, 6)
+        // The same names and options, one image's bytes those of another: a different upload too.
+        var swapped = parts
+        swapped[0].data = parts[1].data
+        let otherBytes = try service.post(swapped, headers: [("Idempotency-Key", "batch-2026-11-30-a")])
+        XCTAssertEqual(otherBytes.status, 422, otherBytes.bodyText)
+        XCTAssertEqual(service.storedImages.count, 6)
 
         for bad in [[("Idempotency-Key", "has space")], [("Idempotency-Key", String(repeating: "k", count: 256))],
                     [("Idempotency-Key", "a"), ("Idempotency-Key", "b")], [("Idempotency-Key", "\"\"")]] {

@@ -15,6 +15,8 @@ struct StagedImage: Sendable {
     var info: ImageInfo?
     /// Bytes written.
     var size: Int
+    /// SHA-256 of the bytes (hex), computed while writing when the upload asked for it (Idempotency-Key).
+    var sha256: String?
 }
 
 /// What an upload gave, before it becomes a job.
@@ -52,13 +54,14 @@ enum JobUpload {
         }
     }
 
-    /// Writes the body's images into `directory` and probes each one.
+    /// Writes the body's images into `directory` and probes each one; with `hashing`, each image's SHA-256 is
+    /// taken from the bytes as they are written (no second read).
     /// - Throws: `APIError`: 400 for a malformed body or a bad part, 413 for too many images, 422 listing every
     ///   image that cannot be used, 507 when the disk is full. Nothing stays on disk after an error.
     static func stage(
-        _ body: RequestBody, contentType: String, directory: String, limits: UploadLimits
+        _ body: RequestBody, contentType: String, directory: String, limits: UploadLimits, hashing: Bool = false
     ) throws(APIError) -> StagedUpload {
-        var staging = Staging(directory: directory, limits: limits)
+        var staging = Staging(directory: directory, limits: limits, hashing: hashing)
         do throws(APIError) {
             switch kind(contentType: contentType) {
             case .multipart?:
@@ -85,14 +88,16 @@ enum JobUpload {
 private struct Staging {
     let directory: String
     let limits: UploadLimits
+    let hashing: Bool
     var upload = StagedUpload()
-    var current: (file: TemporaryFile, name: UploadName, isNormal: Bool, size: Int)?
+    var current: (file: TemporaryFile, name: UploadName, isNormal: Bool, size: Int, hash: SHA256?)?
     var options: [UInt8]?
     var partName: String?
 
-    init(directory: String, limits: UploadLimits) {
+    init(directory: String, limits: UploadLimits, hashing: Bool) {
         self.directory = directory
         self.limits = limits
+        self.hashing = hashing
     }
 
     /// The body in pieces of at most 1 MiB.
@@ -195,7 +200,7 @@ private struct Staging {
             throw APIError(413, "too_many_images", "a job takes at most \(limits.maxImages) images, normal references included")
         }
         do {
-            current = (try TemporaryFile(in: directory, prefix: "image-", suffix: ".img"), name, isNormal, 0)
+            current = (try TemporaryFile(in: directory, prefix: "image-", suffix: ".img"), name, isNormal, 0, hashing ? SHA256() : nil)
         } catch { throw APIError.storage(error, while: "storing an uploaded image") }
     }
 
@@ -206,16 +211,18 @@ private struct Staging {
             throw APIError(413, "image_too_large", "\(displayName(current!.name)) exceeds \(limits.maxImageBytes) bytes")
         }
         do { try file.write(bytes) } catch { throw APIError.storage(error, while: "storing an uploaded image") }
+        current!.hash?.update(bytes)
     }
 
     private mutating func end() throws(APIError) {
-        guard let (file, name, isNormal, size) = current else { return }
+        guard let (file, name, isNormal, size, hash) = current else { return }
         current = nil
         do { try file.finishWriting(sync: true) } catch {
             file.remove()
             throw APIError.storage(error, while: "storing an uploaded image")
         }
-        let image = StagedImage(name: name, storedName: file.fileName, info: nil, size: size)
+        var image = StagedImage(name: name, storedName: file.fileName, info: nil, size: size)
+        if var hash { image.sha256 = SHA256.hexString(hash.finalize()) }
         if isNormal { upload.normals.append(image) } else { upload.images.append(image) }
     }
 

@@ -172,7 +172,7 @@ struct JobsAPI: Sendable {
         let key = try idempotencyKey(request)
         let upload = try JobUpload.stage(
             request.body, contentType: contentType, directory: config.imagesDirectory,
-            limits: UploadLimits(maxImages: config.maxImages, maxImagePixels: config.maxImagePixels))
+            limits: UploadLimits(maxImages: config.maxImages, maxImagePixels: config.maxImagePixels), hashing: key != nil)
         do throws(APIError) {
             if options == nil {
                 options = try parseOptions { () throws(JobOptionsError) in
@@ -182,7 +182,7 @@ struct JobsAPI: Sendable {
             let (resolved, estimate) = try check(options!.resolving(hasNormals: !upload.normals.isEmpty, registry: registry), upload)
             // A retry with the Idempotency-Key of an upload that made a job gets that job, not a second one.
             let idempotency = try key.map { (key) throws(APIError) in
-                IdempotencyKey(key: key, requestSHA256: try digest(upload, options: resolved))
+                IdempotencyKey(key: key, requestSHA256: digest(upload, options: resolved))
             }
             if let idempotency {
                 let existing: (JobRecord, requestSHA256: String)?
@@ -237,17 +237,14 @@ struct JobsAPI: Sendable {
     }
 
     /// SHA-256 of what the upload asks for: the resolved options, then each image's role, label, name and
-    /// content hash, in order. Not of the raw body: curl draws a new multipart boundary for every request.
-    private func digest(_ upload: StagedUpload, options: JobOptions) throws(APIError) -> String {
+    /// content hash (taken while staging), in order. Not of the raw body: curl draws a new multipart boundary
+    /// for every request.
+    private func digest(_ upload: StagedUpload, options: JobOptions) -> String {
         var text = options.json + "\n"
         for (role, images) in [("image", upload.images), ("normal", upload.normals)] {
             for image in images {
-                let url = URL(fileURLWithPath: config.imagesDirectory + "/" + image.storedName)
-                let contentHash: String
-                do { contentHash = try SHA256.hex(fileAt: url) } catch {
-                    throw APIError(500, "storage_error", "an uploaded image cannot be read back")
-                }
-                text += "\(role) \(JSONString.quoted(image.name.label ?? "")) \(JSONString.quoted(image.name.name)) \(contentHash)\n"
+                precondition(image.sha256 != nil, "an upload with an Idempotency-Key is staged with hashing")
+                text += "\(role) \(JSONString.quoted(image.name.label ?? "")) \(JSONString.quoted(image.name.name)) \(image.sha256!)\n"
             }
         }
         return SHA256.hex(Array(text.utf8))
