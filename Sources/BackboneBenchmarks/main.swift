@@ -118,7 +118,9 @@ final class Ours {
 // Child mode: a fresh process per (backbone, batch) for our peak RSS. An optional fifth argument repeats the
 // forward pass that many times (for profiling one backbone alone: `perf record … --child dinov2_vits14 4 - 20`).
 if arguments.count >= 5, arguments[1] == "--child", let kind = Backbone(rawValue: arguments[2]), let batch = Int(arguments[3]) {
-    let ours = try Ours(kind, wrnURL: URL(fileURLWithPath: arguments[4]))
+    let wrnURL = URL(fileURLWithPath: arguments[4])
+    if kind == .wrn && !FileManager.default.fileExists(atPath: wrnURL.path) { try RandomWideResNet.write(to: wrnURL) }  // for profiling by hand
+    let ours = try Ours(kind, wrnURL: wrnURL)
     let x = images(batch: batch, size: ours.size)
     let passes = arguments.count >= 6 ? Int(arguments[5]) ?? 2 : 2
     var times: [Double] = []

@@ -212,7 +212,7 @@ struct JobsAPI: Sendable {
                 }
             } catch let error as APIError { throw error } catch { throw APIError.database(error, while: "recording the job") }
             let bytes = upload.images.reduce(0) { $0 + $1.size } + upload.normals.reduce(0) { $0 + $1.size }
-            log(String(format: "job %@ queued: %d images, %d normal, %d bytes, stored in %.1f ms", job.id,
+            serviceLog(String(format: "job %@ queued: %d images, %d normal, %d bytes, stored in %.1f ms", job.id,
                        job.imageCount, job.normalCount, bytes, Date().timeIntervalSince(started) * 1000))
             queue.submit(job.id, force: true)
             var response = HTTPResponse.json(status: 202, JobJSON.resource(job))
@@ -256,7 +256,7 @@ struct JobsAPI: Sendable {
         guard sameRequest else {
             throw APIError(422, "idempotency_key_reused", "Idempotency-Key '\(key)' was used for a different upload (job \(job.id)); use a new key for a new upload")
         }
-        log("job \(job.id): upload repeated with its Idempotency-Key; nothing stored")
+        serviceLog("job \(job.id): upload repeated with its Idempotency-Key; nothing stored")
         var response = HTTPResponse.json(status: 200, JobJSON.resource(job))
         response.headers.add(name: "Location", value: "/v1/jobs/\(job.id)")
         response.headers.add(name: "Idempotent-Replayed", value: "true")
@@ -360,7 +360,7 @@ struct JobsAPI: Sendable {
             queue.cancel(id)
             guard let files = try store.delete(id: id) else { throw APIError.notFound("no job \(JSONString.quoted(id))") }
             for file in files { _ = try? System.unlink(config.imagesDirectory + "/" + file) }
-            log("job \(id) deleted (\(files.count) images removed)")
+            serviceLog("job \(id) deleted (\(files.count) images removed)")
         } catch let error as APIError {
             throw error
         } catch {
@@ -401,10 +401,4 @@ struct JobsAPI: Sendable {
         let text = MetricsText.render(jobs: counts, waiting: queue.waitingCount, job: jobMetrics.snapshot, http: httpMetrics())
         return .response(HTTPResponse(status: 200, headers: ["Content-Type": MetricsText.contentType], body: Array(text.utf8)))
     }
-}
-
-/// One line to stderr with a UTC timestamp: requests and job transitions.
-func log(_ line: String) {
-    let stamp = JobJSON.timestamp(JobStore.currentMilliseconds())
-    FileHandle.standardError.write(Data("\(stamp) \(line)\n".utf8))
 }

@@ -34,7 +34,7 @@ final class Service: Sendable {
         }
         if let pause = config.testPauseBeforeCommit {
             store.beforeResultCommit = { id in
-                log("job \(id): results written, COMMIT paused for \(pause) ms (\(ServerConfig.testPauseBeforeCommitVariable))")
+                serviceLog("job \(id): results written, COMMIT paused for \(pause) ms (\(ServerConfig.testPauseBeforeCommitVariable))")
                 Thread.sleep(forTimeInterval: Double(pause) / 1000)
             }
         }
@@ -43,7 +43,7 @@ final class Service: Sendable {
         var runner = JobRunner(
             store: store, registry: registry, weightsDirectory: URL(fileURLWithPath: config.weightsDirectory),
             imagesDirectory: config.imagesDirectory, maxImagePixels: config.maxImagePixels, metrics: jobMetrics,
-            log: { log($0) })
+            log: { serviceLog($0) })
         runner.checkpointsDirectory = config.checkpointsDirectory
         runner.searchCheckpointSeconds = Double(config.searchCheckpointSeconds)
         queue = JobQueue(workers: config.workers, capacity: config.queueLimit) { [runner] id, flag in
@@ -51,7 +51,7 @@ final class Service: Sendable {
         }
         let httpMetrics = HTTPServerMetrics()
         let rate = BLAS.measureSgemmRate()
-        log(String(format: "sgemm rate %.0f GFLOP/s (for cost estimates)", rate / 1e9))
+        serviceLog(String(format: "sgemm rate %.0f GFLOP/s (for cost estimates)", rate / 1e9))
         api = JobsAPI(config: config, registry: registry, store: store, queue: queue, jobMetrics: jobMetrics,
                       sgemmRate: rate, httpMetrics: { httpMetrics.snapshot })
         var http = HTTPServerConfiguration()
@@ -61,7 +61,7 @@ final class Service: Sendable {
         let openFiles = OpenFileLimit.raiseSoftLimitToHard()
         http.maxConnections = OpenFileLimit.connectionCap(configured: config.maxConnections, openFileLimit: openFiles)
         if http.maxConnections < config.maxConnections {
-            log("max_connections lowered from \(config.maxConnections) to \(http.maxConnections): the open-file limit "
+            serviceLog("max_connections lowered from \(config.maxConnections) to \(http.maxConnections): the open-file limit "
                 + "(ulimit -n) is \(openFiles) and each connection can need \(OpenFileLimit.descriptorsPerConnection); "
                 + "raise the hard limit to serve more")
         }
@@ -69,7 +69,7 @@ final class Service: Sendable {
         http.timeouts.bodyIdle = .seconds(config.bodyIdleTimeout)
         http.temporaryDirectory = URL(fileURLWithPath: config.bodiesDirectory)
         http.admit = { [api] head in api.admit(head) }
-        http.requestLog = { entry in log(entry.line) }
+        http.requestLog = { entry in serviceLog(entry.line) }
         server = HTTPServer(configuration: http, metrics: httpMetrics) { [api] request in api.handle(request) }
     }
 
@@ -91,13 +91,13 @@ final class Service: Sendable {
     /// - Returns: the port bound.
     func start() throws -> Int {
         let report = try store.requeueInterrupted()
-        for id in report.requeued { log("job \(id) was interrupted; queued again") }
-        for id in report.abandoned { log("job \(id) was interrupted on its last attempt; failed") }
+        for id in report.requeued { serviceLog("job \(id) was interrupted; queued again") }
+        for id in report.abandoned { serviceLog("job \(id) was interrupted on its last attempt; failed") }
         let queued = try store.queuedJobs()
         removeOrphans(waiting: Set(queued.map(\.id)))
         for job in queued { queue.submit(job.id, force: true) }
         let port = try server.start()
-        log("listening on \(config.host):\(port); data in \(config.dataDirectory); \(queued.count) jobs queued")
+        serviceLog("listening on \(config.host):\(port); data in \(config.dataDirectory); \(queued.count) jobs queued")
         return port
     }
 
@@ -124,6 +124,6 @@ final class Service: Sendable {
               let files = try? fm.contentsOfDirectory(atPath: config.imagesDirectory) else { return }
         let orphans = files.filter { !known.contains($0) }
         for name in orphans { _ = try? System.unlink(config.imagesDirectory + "/" + name) }
-        if !orphans.isEmpty { log("removed \(orphans.count) image files no job names (an upload cut short)") }
+        if !orphans.isEmpty { serviceLog("removed \(orphans.count) image files no job names (an upload cut short)") }
     }
 }

@@ -72,8 +72,8 @@ struct ServeCommand: ParsableCommand {
             sources.append(source)
         }
         stop.wait()
-        log("stopping: finishing requests in progress")
+        serviceLog("stopping: finishing requests in progress")
         service.stop()
-        log("stopped")
+        serviceLog("stopped")
     }
 }
