@@ -21,11 +21,7 @@ struct ClusterCommand: ParsableCommand {
     @Option(help: "Backbone for image folders, from the registry (default: the registry's default).")
     var backbone: String?
 
-    @Option(help: "Backbone registry.")
-    var registry = "config/backbones.json"
-
-    @Option(help: "Folder of converted weights (`make weights`).")
-    var weightsDir = "weights"
+    @OptionGroup var model: ModelFiles
 
     @Option(help: "Write the patch embeddings Z computed from the images (N×P×D) as .npy.")
     var savePatchEmbeddings: String?
@@ -110,12 +106,12 @@ struct ClusterRun {
     func loadImages() throws -> Batch {
         let o = options
         if o.labels != nil { throw CLIError("--labels is for .npy input; an image folder takes labels from its sub-folders") }
-        let registry = try BackboneRegistry.load(from: URL(fileURLWithPath: o.registry))
+        let registry = try BackboneRegistry.load(from: URL(fileURLWithPath: o.model.registry))
         let spec = try registry.spec(named: o.backbone ?? registry.defaultBackbone)
         let files = try ImageFolder.list(URL(fileURLWithPath: o.input))
         let labelled = files.allSatisfy { $0.label != nil }
         let normals = try o.normal.map { try ImageFolder.list(URL(fileURLWithPath: $0)) }
-        let extractor = try FeatureExtractor(spec: spec, weightsDirectory: URL(fileURLWithPath: o.weightsDir))
+        let extractor = try FeatureExtractor(spec: spec, weightsDirectory: URL(fileURLWithPath: o.model.weightsDir))
         let z = try embed(files.map(\.url), with: extractor, what: "images")
         if let path = o.savePatchEmbeddings {
             try NPYArray(shape: [z.images, z.patches, z.dimensions], values: z.values).write(to: URL(fileURLWithPath: path))

@@ -52,11 +52,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Feature cache folder (default: OUTPUT/cache).")
     var cache: String?
 
-    @Option(help: "Folder of converted weights (`make weights`).")
-    var weightsDir = "weights"
-
-    @Option(help: "Backbone registry.")
-    var registry = "config/backbones.json"
+    @OptionGroup var model: ModelFiles
 
     func run() throws {
         let settings = try self.settings(command: Self.shellCommand(CommandLine.arguments))
@@ -73,8 +69,8 @@ struct EvaluateCommand: ParsableCommand {
 
     /// The checked settings; `command` is recorded in the outputs.
     func settings(command: String) throws -> EvaluationSettings {
-        let registry = try BackboneRegistry.load(from: URL(fileURLWithPath: self.registry))
-        let weights = URL(fileURLWithPath: weightsDir)
+        let registry = try BackboneRegistry.load(from: URL(fileURLWithPath: model.registry))
+        let weights = URL(fileURLWithPath: model.weightsDir)
         let specs: [BackboneSpec]
         if let backbones {
             specs = try Self.list(backbones, "--backbones").map { try registry.spec(named: $0) }
