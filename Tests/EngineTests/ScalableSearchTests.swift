@@ -103,12 +103,13 @@ final class ScalableSearchTests: XCTestCase {
         XCTAssertEqual(NeighbourSearch.choose(images: 64, patches: p, dimensions: d, rate: rate, budget: 3600), .exact)
         let large = NeighbourSearch.choose(images: 1024, patches: p, dimensions: d, rate: rate, budget: 120, seed: 7)
         XCTAssertEqual(large.seed, 7)
-        XCTAssertLessThanOrEqual(large.unsupervisedFlops(images: 1024, patches: p, dimensions: d) / (rate * NeighbourSearch.gemmEfficiency), 120)
+        XCTAssertLessThanOrEqual(large.unsupervisedSeconds(images: 1024, patches: p, dimensions: d, rate: rate), 120)
+        XCTAssertGreaterThan(large.unsupervisedSeconds(images: 1024, patches: p, dimensions: d, rate: rate), 110, "the budget is used")
         XCTAssertEqual(large.projection, 512, "\(large)")
         XCTAssertGreaterThanOrEqual(large.referenceCount(images: 1024), 32)
         let medium = NeighbourSearch.choose(images: 256, patches: p, dimensions: d, rate: rate, budget: 300)
         XCTAssertNil(medium.projection, "32 or more references fit at full D: \(medium)")
         XCTAssertGreaterThanOrEqual(medium.referenceCount(images: 256), 64)
-        XCTAssertLessThanOrEqual(medium.unsupervisedFlops(images: 256, patches: p, dimensions: d) / (rate * NeighbourSearch.gemmEfficiency), 300)
+        XCTAssertLessThanOrEqual(medium.unsupervisedSeconds(images: 256, patches: p, dimensions: d, rate: rate), 300)
     }
 }

@@ -29,6 +29,12 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
     /// D = 2048; docs/BENCHMARKS.md): estimates divide flops by `rate × gemmEfficiency`.
     public static let gemmEfficiency = 0.85
 
+    /// What a sampled pair costs beyond its GEMM, in flop-equivalents per element of its P×P tile: each pair
+    /// is a GEMM of its own (P×P, smaller than the exact search's tiles) and its minima are taken on one core.
+    /// At N = 1024, P = 784 this was 0.71–0.75 ms per pair for d = 256 and 512 alike (sgemm 181–184 GFLOP/s);
+    /// without it the rule's choice for 120 s took 139 s (docs/BENCHMARKS.md).
+    public static let sampledPairOverhead = 185.0
+
     /// True when nothing is sampled or projected.
     public var isExact: Bool { references == nil && projection == nil }
 
@@ -54,6 +60,14 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
         return pairs * 2 * Double(p * p) * dims + projectionCost
     }
 
+    /// Seconds the unsupervised search should take at `rate` (square-sgemm flop/s): its flops at
+    /// `gemmEfficiency` of the rate, plus `sampledPairOverhead` for each sampled pair.
+    public func unsupervisedSeconds(images n: Int, patches p: Int, dimensions d: Int, rate: Double) -> Double {
+        let m = referenceCount(images: n)
+        let overhead = m < n - 1 ? Double(n) * Double(m) / 2 * Double(p * p) * Self.sampledPairOverhead : 0
+        return (unsupervisedFlops(images: n, patches: p, dimensions: d) + overhead) / (rate * Self.gemmEfficiency)
+    }
+
     /// Floating-point operations of the semi-supervised search against `r` reference images.
     public func semiSupervisedFlops(images n: Int, references r: Int, patches p: Int, dimensions d: Int) -> Double {
         let dims = Double(projection.map { min($0, d) } ?? d)
@@ -77,7 +91,7 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
         func largestM(projection: Int?) -> Int {
             let dims = Double(projection.map { min($0, d) } ?? d)
             let fixed = projection == nil ? 0 : 2 * Double(n * p) * Double(d) * dims
-            let pairs = max(0, (affordable - fixed) / (2 * Double(p * p) * dims))
+            let pairs = max(0, (affordable - fixed) / (Double(p * p) * (2 * dims + sampledPairOverhead)))
             let m = Int(min(2 * pairs / Double(n), Double(n)))
             return min(n - 1, m - m % 2)
         }

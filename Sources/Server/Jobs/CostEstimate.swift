@@ -35,13 +35,16 @@ struct CostEstimate: Sendable, Equatable {
         default: chosenBy = "given"
         }
         let search = options.neighbourSearch
-        let flops: Double
+        let flops: Double, seconds: Double
         switch options.mode! {
-        case .average: flops = 0
-        case .unsupervised: flops = search.unsupervisedFlops(images: n, patches: p, dimensions: d)
-        case .semiSupervised: flops = search.semiSupervisedFlops(images: n, references: r, patches: p, dimensions: d)
+        case .average: (flops, seconds) = (0, 0)
+        case .unsupervised:
+            flops = search.unsupervisedFlops(images: n, patches: p, dimensions: d)
+            seconds = search.unsupervisedSeconds(images: n, patches: p, dimensions: d, rate: rate)
+        case .semiSupervised:
+            flops = search.semiSupervisedFlops(images: n, references: r, patches: p, dimensions: d)
+            seconds = flops / (rate * NeighbourSearch.gemmEfficiency)
         }
-        let seconds = flops / (rate * NeighbourSearch.gemmEfficiency)
         return (options, CostEstimate(flops: flops, seconds: seconds, rate: rate, search: search, chosenBy: chosenBy))
     }
 
