@@ -29,10 +29,11 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
     /// D = 2048; docs/BENCHMARKS.md): estimates divide flops by `rate × gemmEfficiency`.
     public static let gemmEfficiency = 0.85
 
-    /// What a sampled pair costs beyond its GEMM, in flop-equivalents per element of its P×P tile: each pair
-    /// is a GEMM of its own (P×P, smaller than the exact search's tiles) and its minima are taken on one core.
-    /// At N = 1024, P = 784 this was 0.71–0.75 ms per pair for d = 256 and 512 alike (sgemm 181–184 GFLOP/s);
-    /// without it the rule's choice for 120 s took 139 s (docs/BENCHMARKS.md).
+    /// What a sampled pair costs beyond its GEMM at `gemmEfficiency`, in flop-equivalents per element of its
+    /// P×P tile: each pair is a GEMM of its own (P×P×d, far smaller than the exact search's tiles, so packing,
+    /// zeroing C and the per-call thread hand-offs weigh more) followed by its minima. At N = 1024, P = 784
+    /// this was 0.71–0.75 ms per pair for d = 256 and 512 alike (sgemm 181–184 GFLOP/s); without it the
+    /// rule's choice for 120 s took 139 s (docs/BENCHMARKS.md).
     public static let sampledPairOverhead = 185.0
 
     /// True when nothing is sampled or projected.
