@@ -60,11 +60,11 @@ struct JobRunner: Sendable {
                 try store.markRunning(id: id)
             }
             guard isRunning, let job = try store.job(id: id) else { return }
-            serviceLog("job \(id) running (attempt \(job.attempt), \(job.imageCount) images, \(job.normalCount) normal)")
+            log("job \(id) running (attempt \(job.attempt), \(job.imageCount) images, \(job.normalCount) normal)")
             let outcome = try compute(job, cancellation: cancellation)
             if outcome {
                 metrics.record(outcome: "succeeded")
-                serviceLog(String(format: "job %@ succeeded in %.2f s", id, Date().timeIntervalSince(started)))
+                log(String(format: "job %@ succeeded in %.2f s", id, Date().timeIntervalSince(started)))
             }
         } catch let error as JobFailure {
             fail(id, code: error.code, message: error.message, started: started, cancellation: cancellation)
@@ -84,11 +84,11 @@ struct JobRunner: Sendable {
             }
             guard failed else { return }
             metrics.record(outcome: "failed")
-            serviceLog(String(format: "job %@ failed after %.2f s: %@: %@", id, Date().timeIntervalSince(started), code, message))
+            log(String(format: "job %@ failed after %.2f s: %@: %@", id, Date().timeIntervalSince(started), code, message))
         } catch {
             // Stopped while waiting for room, or the database itself is broken: the job stays where it is
             // (`running` is run again at the next start).
-            serviceLog("job \(id) could not be recorded as failed (\(code): \(message)): \(error)")
+            log("job \(id) could not be recorded as failed (\(code): \(message)): \(error)")
         }
     }
 
@@ -106,10 +106,10 @@ struct JobRunner: Sendable {
         while true {
             do {
                 let result = try write()
-                if failures > 0 { serviceLog("job \(id): room again on disk; \(what) succeeded after \(failures) attempts") }
+                if failures > 0 { log("job \(id): room again on disk; \(what) succeeded after \(failures) attempts") }
                 return result
             } catch let error as DatabaseError where error.isDiskFull {
-                if failures == 0 { serviceLog("job \(id): the disk is full while \(what); waiting for room: \(error.message)") }
+                if failures == 0 { log("job \(id): the disk is full while \(what); waiting for room: \(error.message)") }
                 failures += 1
                 let deadline = Date().addingTimeInterval(delay)
                 while Date() < deadline {
@@ -125,7 +125,7 @@ struct JobRunner: Sendable {
     /// down, in which case the job stays `running` and the next start runs it again.
     private func finishCancelled(_ id: String, started: Date) {
         let status = (try? store.job(id: id))?.status
-        serviceLog(String(format: "job %@ stopped after %.2f s (%@)", id, Date().timeIntervalSince(started),
+        log(String(format: "job %@ stopped after %.2f s (%@)", id, Date().timeIntervalSince(started),
                    status == .cancelled || status == nil ? "cancelled" : "service stopping; will run again"))
         if status == .cancelled { metrics.record(outcome: "cancelled") }
     }
@@ -156,7 +156,7 @@ struct JobRunner: Sendable {
             extractor = try FeatureExtractor(spec: spec, weightsDirectory: weightsDirectory)
         } catch {
             // The error names the server's own paths; the client gets the file name only.
-            serviceLog("job \(id): backbone \(spec.name) failed to load: \(error)")
+            log("job \(id): backbone \(spec.name) failed to load: \(error)")
             throw JobFailure(code: "backbone_unavailable", message: "backbone '\(spec.name)' could not be loaded from its weights file \(spec.weights)")
         }
         finishStage("decoding", since: &stageStart, into: &timings)
@@ -277,7 +277,7 @@ final class ProgressReporter: @unchecked Sendable {  // used by one worker threa
         } catch let error as DatabaseError where error.isDiskFull {
             if !hasLoggedDiskFull {
                 hasLoggedDiskFull = true
-                serviceLog("job \(id): the disk is full; progress is not recorded until there is room (\(error.message))")
+                log("job \(id): the disk is full; progress is not recorded until there is room (\(error.message))")
             }
             return true
         }

@@ -121,7 +121,7 @@ final class SearchSaver {
         self.id = id
         let saved = checkpoint.load(key)
         if let saved {
-            serviceLog("job \(id): resuming its nearest-patch search at image \(saved.nextImage) of \(z.images) (saved progress)")
+            log("job \(id): resuming its nearest-patch search at image \(saved.nextImage) of \(z.images) (saved progress)")
         }
         resumption = SearchResumption(state: saved) { [unowned self] state in
             latest = state
@@ -136,7 +136,7 @@ final class SearchSaver {
             try checkpoint.save(latest, key: key)
             lastSave = Date()
         } catch {
-            if !saveFailed { serviceLog("job \(id): its search progress cannot be saved (\(error)); a restart would start it over") }
+            if !saveFailed { log("job \(id): its search progress cannot be saved (\(error)); a restart would start it over") }
             saveFailed = true
         }
     }
