@@ -29,10 +29,12 @@ let package = Package(
         // epoll and eventfd: Swift's Glibc module leaves these headers out.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // SHA-256 blocks on the SHA-NI instructions (checked at run time; the Swift SHA256 is the fallback).
+        .target(name: "CSHA256", path: "Sources/CSHA256"),
         .target(name: "Engine", dependencies: ["CBLAS", "CPNG", "CJPEG"], path: "Sources/Engine", swiftSettings: engineSettings),
         .executableTarget(
             name: "Server",
-            dependencies: ["Engine", "CSQLite", "CLinux", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "CSQLite", "CLinux", "CSHA256", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/Server"),
         // Release-only benchmarks; never run by `swift test`.
         .executableTarget(name: "Benchmarks", dependencies: ["Engine", "CBLAS"], path: "Sources/Benchmarks"),

@@ -1,5 +1,6 @@
 // SHA-256 (the feature cache's content hash) against the FIPS 180-2 example vectors, chunked updates against
-// one-shot hashing at every split point, and file hashing.
+// one-shot hashing at every split point, and file hashing; the SHA-NI blocks against the Swift rounds.
+import Engine
 import Foundation
 import XCTest
 
@@ -19,6 +20,40 @@ final class EvaluationSHA256Tests: XCTestCase {
         XCTAssertEqual(
             SHA256.hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// Both block functions: the Swift rounds always, the SHA-NI ones where this CPU has them.
+    private var blockFunctions: [Bool] { SHA256.hardwareAvailable ? [false, true] : [false] }
+
+    private func hex(_ bytes: [UInt8], hardware: Bool, chunk: Int = .max) -> String {
+        var hasher = SHA256()
+        hasher.usesHardware = hardware
+        var start = 0
+        repeat {
+            let end = min(bytes.count, start + chunk)
+            hasher.update(Array(bytes[start..<end]))
+            start = end
+        } while start < bytes.count
+        return SHA256.hexString(hasher.finalize())
+    }
+
+    func testTheSwiftAndTheSHANIBlocksGiveTheFIPSDigests() {
+        for hardware in blockFunctions {
+            XCTAssertEqual(hex(Array("abc".utf8), hardware: hardware), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+            XCTAssertEqual(
+                hex([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000), hardware: hardware, chunk: 4097),
+                "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "hardware \(hardware)")
+        }
+    }
+
+    func testTheSHANIBlocksEqualTheSwiftRoundsOnRandomMessages() throws {
+        guard SHA256.hardwareAvailable else { throw XCTSkip("this CPU has no SHA extensions") }
+        var random = SeededRandom(seed: 256)
+        for _ in 0..<200 {
+            let bytes = (0..<Int.random(in: 0...5000, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let chunk = Int.random(in: 1...700, using: &random)
+            XCTAssertEqual(hex(bytes, hardware: true, chunk: chunk), hex(bytes, hardware: false), "\(bytes.count) bytes, chunks of \(chunk)")
+        }
     }
 
     func testPaddingBoundariesAndChunkedUpdatesAgree() {
