@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// K0…K63, the round constants (shared with the Swift rounds).
+const uint32_t *csha256_round_constants(void);
+
 /// 1 when this CPU has SHA-NI, SSSE3 and SSE4.1 (CPUID), else 0; cheap after the first call.
 int csha256_hardware_available(void);
 
