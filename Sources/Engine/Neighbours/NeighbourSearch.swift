@@ -55,25 +55,36 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
     /// Floating-point operations of the unsupervised search (multiply-adds count 2; the GEMMs dominate):
     /// N·M/2 pairs of P×P×d GEMMs, plus the projection N·P·D·d when there is one.
     public func unsupervisedFlops(images n: Int, patches p: Int, dimensions d: Int) -> Double {
-        let m = Double(referenceCount(images: n)), dims = Double(projection.map { min($0, d) } ?? d)
-        let pairs = Double(n) * m / 2
-        let projectionCost = projection == nil ? 0 : 2 * Double(n * p) * Double(d) * dims
-        return pairs * 2 * Double(p * p) * dims + projectionCost
+        let pairs = Double(n) * Double(referenceCount(images: n)) / 2
+        return pairs * 2 * Double(p * p) * searchedDimensions(d) + projectionFlops(rows: n * p, dimensions: d)
     }
 
     /// Seconds the unsupervised search should take at `rate` (square-sgemm flop/s): its flops at
     /// `gemmEfficiency` of the rate, plus `sampledPairOverhead` for each sampled pair.
     public func unsupervisedSeconds(images n: Int, patches p: Int, dimensions d: Int, rate: Double) -> Double {
         let m = referenceCount(images: n)
-        let overhead = m < n - 1 ? Double(n) * Double(m) / 2 * Double(p * p) * Self.sampledPairOverhead : 0
-        return (unsupervisedFlops(images: n, patches: p, dimensions: d) + overhead) / (rate * Self.gemmEfficiency)
+        let work = m < n - 1
+            ? Double(n) * Double(m) / 2 * sampledPairWork(patches: p, dimensions: d) + projectionFlops(rows: n * p, dimensions: d)
+            : unsupervisedFlops(images: n, patches: p, dimensions: d)
+        return work / (rate * Self.gemmEfficiency)
     }
 
     /// Floating-point operations of the semi-supervised search against `r` reference images.
     public func semiSupervisedFlops(images n: Int, references r: Int, patches p: Int, dimensions d: Int) -> Double {
-        let dims = Double(projection.map { min($0, d) } ?? d)
-        let projectionCost = projection == nil ? 0 : 2 * Double((n + r) * p) * Double(d) * dims
-        return 2 * Double(n * p) * Double(r * p) * dims + projectionCost
+        2 * Double(n * p) * Double(r * p) * searchedDimensions(d) + projectionFlops(rows: (n + r) * p, dimensions: d)
+    }
+
+    /// d, the dimensions distances are computed in: the projection's, or D without one.
+    private func searchedDimensions(_ d: Int) -> Double { Double(projection.map { min($0, d) } ?? d) }
+
+    /// Flops of projecting `rows` patches from D to d dimensions; 0 without a projection.
+    private func projectionFlops(rows: Int, dimensions d: Int) -> Double {
+        projection == nil ? 0 : 2 * Double(rows) * Double(d) * searchedDimensions(d)
+    }
+
+    /// The work of one sampled pair in flop-equivalents: its P×P×d GEMM and `sampledPairOverhead`.
+    private func sampledPairWork(patches p: Int, dimensions d: Int) -> Double {
+        Double(p * p) * (2 * searchedDimensions(d) + Self.sampledPairOverhead)
     }
 
     /// The search for a batch that should take at most `budget` seconds at `rate` flop/s: exact when it fits;
@@ -90,9 +101,9 @@ public struct NeighbourSearch: Sendable, Equatable, CustomStringConvertible {
         if NeighbourSearch.exact.unsupervisedFlops(images: n, patches: p, dimensions: d) <= affordable { return .exact }
         /// The most references (even) whose search fits the budget with this projection.
         func largestM(projection: Int?) -> Int {
-            let dims = Double(projection.map { min($0, d) } ?? d)
-            let fixed = projection == nil ? 0 : 2 * Double(n * p) * Double(d) * dims
-            let pairs = max(0, (affordable - fixed) / (Double(p * p) * (2 * dims + sampledPairOverhead)))
+            let candidate = NeighbourSearch(references: 2, projection: projection)  // its cost model, not its M
+            let fixed = candidate.projectionFlops(rows: n * p, dimensions: d)
+            let pairs = max(0, (affordable - fixed) / candidate.sampledPairWork(patches: p, dimensions: d))
             let m = Int(min(2 * pairs / Double(n), Double(n)))
             return min(n - 1, m - m % 2)
         }
