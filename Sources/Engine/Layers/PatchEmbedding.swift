@@ -23,19 +23,28 @@ struct PatchEmbedding {
     ) {
         let p = patchSize
         precondition(height % p == 0 && width % p == 0, "PatchEmbedding: \(height)×\(width) is not a multiple of \(p)")
-        let gh = height / p, gw = width / p, k = 3 * p * p
-        // im2col: columns[gy·gw + gx, (c·p + ky)·p + kx] = image[c, gy·p + ky, gx·p + kx]
-        for gy in 0..<gh {
-            for gx in 0..<gw {
-                let row = columns + (gy * gw + gx) * k
-                for c in 0..<3 {
-                    for ky in 0..<p {
-                        let src = image + (c * height + gy * p + ky) * width + gx * p
-                        (row + (c * p + ky) * p).update(from: src, count: p)
+        let gh = height / p, gw = width / p, k = 3 * p * p, tokens = gh * gw
+        // One block of token rows per core, im2col and GEMM together, the GEMM on one OpenBLAS thread: a
+        // two-thread OpenBLAS call here would wake its idle pool thread, which then spins (sched_yield) for
+        // ~0.1 s through the transformer blocks that follow and takes cycles from our workers (3–4 % of the
+        // DINOv2 pass in `perf`).
+        let workers = parallelWorkerCount
+        BLAS.withThreads(1) {
+            parallelTasks(workers, workers: workers) { block, _ in
+                let first = block * tokens / workers, end = (block + 1) * tokens / workers
+                // im2col: columns[t, (c·p + ky)·p + kx] = image[c, gy·p + ky, gx·p + kx], t = gy·gw + gx
+                for t in first..<end {
+                    let (gy, gx) = t.quotientAndRemainder(dividingBy: gw)
+                    let row = columns + t * k
+                    for c in 0..<3 {
+                        for ky in 0..<p {
+                            let src = image + (c * height + gy * p + ky) * width + gx * p
+                            (row + (c * p + ky) * p).update(from: src, count: p)
+                        }
                     }
                 }
+                projection.forward(out + first * dim, columns + first * k, rows: end - first)  // (T, D)
             }
         }
-        projection.forward(out, columns, rows: gh * gw)  // (T, D)
     }
 }

@@ -1,8 +1,11 @@
 // Branch-free exp and erfc, and an unrolled row sum, for the transformer's elementwise hot spots: the
 // attention softmax (B·heads·N² exponentials) and the exact-erf GELU (B·N·M). libm's expf/erff per element
 // would cost as much as the GEMMs around them. These are plain scalar Float code on purpose: loops over them
-// are vectorised by LLVM in release builds (no SSE4.1 or FMA needed), while SIMD8 code would run ~15× slower
-// in debug builds, where generic SIMD operations are not specialised and `swift test` takes minutes.
+// are vectorised by LLVM in release builds, while SIMD8 code would run ~15× slower in debug builds, where
+// generic SIMD operations are not specialised and `swift test` takes minutes. The polynomials are written
+// with `addingProduct` because Swift never contracts a·b + c into one instruction by itself: on the Haswell
+// target (Package.swift) each becomes a vector FMA, which made the softmax's exponentials 0.86 → 0.60 ns and
+// GELU 1.31 → 0.98 ns per value on one core here (128×785 scores, 392×1536 hidden activations).
 
 /// e^x by Cephes' `expf` (range reduction by ln 2 split in two parts, degree-6 polynomial); relative error
 /// below 2·10⁻⁷ for x in [−87.3, 88.3]; inputs outside are clamped to that range.
@@ -10,16 +13,16 @@
 func fastExp(_ x0: Float) -> Float {
     let x: Float = x0 < -87.3 ? -87.3 : (x0 > 88.3 ? 88.3 : x0)
     // n = round(x / ln 2): adding 1.5·2²³ leaves n in the low mantissa bits of `shifted`.
-    let shifted = x * 1.442_695_04 + 12_582_912  // 1.5·2²³, bit pattern 0x4B40_0000
+    let shifted = (12_582_912 as Float).addingProduct(x, 1.442_695_04)  // 1.5·2²³, bit pattern 0x4B40_0000
     let n = shifted - 12_582_912
-    let r = x - n * 0.693_359_375 - n * -2.121_944_40e-4  // x − n·ln 2, ln 2 in two parts
+    let r = x.addingProduct(n, -0.693_359_375).addingProduct(n, 2.121_944_40e-4)  // x − n·ln 2, ln 2 in two parts
     var p: Float = 1.987_569_150_0e-4
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    p = p * (r * r) + r + 1
+    p = (1.398_199_950_7e-3 as Float).addingProduct(p, r)
+    p = (8.333_451_907_3e-3 as Float).addingProduct(p, r)
+    p = (4.166_579_589_4e-2 as Float).addingProduct(p, r)
+    p = (1.666_666_545_9e-1 as Float).addingProduct(p, r)
+    p = (5.000_000_120_1e-1 as Float).addingProduct(p, r)
+    p = (r + 1).addingProduct(p, r * r)
     // 2ⁿ from its bit pattern: (n + 127) << 23.
     let nBits = shifted.bitPattern &- 0x4B40_0000
     return p * Float(bitPattern: (nBits &+ 127) &<< 23)
@@ -29,12 +32,12 @@ func fastExp(_ x0: Float) -> Float {
 /// directly keeps the tail (large z) free of cancellation.
 @inline(__always)
 func fastErfcNonNegative(_ z: Float) -> Float {
-    let t = 1 / (1 + 0.327_591_1 * z)
+    let t = 1 / (1 as Float).addingProduct(0.327_591_1, z)
     var p: Float = 1.061_405_429
-    p = p * t - 1.453_152_027
-    p = p * t + 1.421_413_741
-    p = p * t - 0.284_496_736
-    p = p * t + 0.254_829_592
+    p = (-1.453_152_027 as Float).addingProduct(p, t)
+    p = (1.421_413_741 as Float).addingProduct(p, t)
+    p = (-0.284_496_736 as Float).addingProduct(p, t)
+    p = (0.254_829_592 as Float).addingProduct(p, t)
     return p * t * fastExp(-(z * z))
 }
 
