@@ -11,7 +11,8 @@
 // The peers run in tools/bench_peers.py (one `python3` process per (peer, batch), speaking JSON lines). Our output is
 // validated before timing: all finite; DINOv2's first token (CLS) of block 8 within 1e-3·max|ref| of onnxruntime's,
 // EfficientNet's block-10 map within 1e-3·max|ref| of PyTorch's. Each side warms up, then ours and the peers
-// alternate for `rounds` rounds; the figure is the median of all runs (≥ 3), with the minimum beside it.
+// alternate for `rounds` rounds (10 by default: this host's speed drifts by 10–15 % over minutes, and with 3
+// rounds one slow phase could decide a median); the figure is the median of all runs, with the minimum beside it.
 // Peak RSS is VmHWM from /proc/self/status of a fresh child process per (backbone, batch): for ours, this
 // executable re-run as `--child` (loads the model, two forward passes); for the peer, its bench_peers.py process
 // (loads the model, warm-up and all timed runs; includes the Python/torch/onnxruntime runtime). The peak can be
@@ -31,7 +32,7 @@ let onnxURL = URL(fileURLWithPath: option("--onnx") ?? root.appendingPathCompone
 let vitURL = root.appendingPathComponent("weights/dinov2_vits14.safetensors")
 let effURL = root.appendingPathComponent("weights/efficientnet_lite0.safetensors")
 let script = root.appendingPathComponent("tools/bench_peers.py")
-let rounds = Int(option("--rounds") ?? "") ?? 3
+let rounds = Int(option("--rounds") ?? "") ?? 10
 let vitSize = 392, cnnSize = 224, vitBlocks = [7, 8]
 
 enum Backbone: String { case vit = "dinov2_vits14", efficientnet = "efficientnet_lite0", wrn = "wrn50_2" }
