@@ -94,6 +94,8 @@ final class SearchCheckpointTests: XCTestCase {
         let checkpoints: String
         let images: [NewImage]
         let lines: LogLines
+        /// The runner's rate, observing every weights stage (no minimum length).
+        let rate: MachineRate
     }
 
     final class LogLines: @unchecked Sendable {
@@ -125,8 +127,10 @@ final class SearchCheckpointTests: XCTestCase {
             imagesDirectory: imagesDirectory, maxImagePixels: 40_000_000, metrics: JobMetrics(), log: { lines.append($0) })
         runner.checkpointsDirectory = checkpoints
         runner.searchCheckpointSeconds = 0
+        let rate = MachineRate(measured: 1e15, minimumSeconds: 0)  // far above this machine: any real stage pulls it down
+        runner.machineRate = rate
         return Setup(store: store, runner: runner, registry: registry, imagesDirectory: imagesDirectory,
-                     checkpoints: checkpoints, images: images, lines: lines)
+                     checkpoints: checkpoints, images: images, lines: lines, rate: rate)
     }
 
     /// A finished job's clusters and α, as stored.
@@ -148,6 +152,10 @@ final class SearchCheckpointTests: XCTestCase {
             let plain = try newJob()
             setup.runner.run(id: plain, cancellation: CancellationFlag())
             let expected = try results(setup, plain)
+            // The whole search ran: its stage moved the estimate rate halfway to the observed one (which is
+            // below the 1e15 start, so to the clamp at a quarter of it or lower).
+            let afterPlain = setup.rate.current
+            XCTAssertLessThanOrEqual(afterPlain, 0.5 * 1e15 + 0.5 * 1e15 / 4)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: setup.checkpoints), [], "the finished job's file stayed")
 
             // The same images' Z, as the runner computes it, searched up to the first block (images 0–1 of 6).
@@ -166,6 +174,7 @@ final class SearchCheckpointTests: XCTestCase {
             XCTAssertEqual(got.0, expected.0)
             XCTAssertEqual(got.1, expected.1, "α differs from the uninterrupted job")
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: setup.checkpoints), [])
+            XCTAssertEqual(setup.rate.current, afterPlain, "a resumed search (part of the work) moved the estimate rate")
 
             // The service stopping mid-search (the worker's flag set, the job left running): the last finished
             // block stays saved, and the next run of the job continues from it.

@@ -71,6 +71,8 @@ final class ServiceTests: XCTestCase {
                      "ac_stage_duration_seconds_count{stage=\"features\"} 1", "ac_http_responses_total{status=\"202\"} 1"] {
             XCTAssert(metricsText.bodyText.contains(line + "\n"), "no '\(line)' in /metrics:\n\(metricsText.bodyText)")
         }
+        let rateLine = metricsText.bodyText.split(separator: "\n").first { $0.hasPrefix("ac_estimate_sgemm_flops ") }
+        XCTAssertGreaterThan(Double(rateLine?.split(separator: " ").last ?? "") ?? 0, 1e9, "no sgemm rate in /metrics")
 
         // DELETE removes the job, its results and its files.
         XCTAssertEqual(service.storedImages.count, 6)

@@ -18,8 +18,8 @@ struct JobsAPI: Sendable {
     let store: JobStore
     let queue: JobQueue
     let jobMetrics: JobMetrics
-    /// This machine's sgemm rate (flop/s), measured at start, for cost estimates.
-    let sgemmRate: Double
+    /// This machine's sgemm rate for cost estimates: measured at start, then following finished jobs.
+    let machineRate: MachineRate
     /// The HTTP server's counters, for /metrics (the server is created after the API).
     let httpMetrics: @Sendable () -> HTTPServerMetrics.Snapshot
 
@@ -307,6 +307,7 @@ struct JobsAPI: Sendable {
         if let projection = options.projection, projection > spec.targetDimension {
             throw APIError(400, "invalid_option", "option 'projection' is \(projection) but backbone '\(spec.name)' has \(spec.targetDimension) dimensions")
         }
+        let sgemmRate = machineRate.current
         let (resolved, estimate) = CostEstimate.make(
             options, images: images.count, normals: upload.normals.count, spec: spec, rate: sgemmRate,
             budgetSeconds: config.searchBudgetSeconds)
@@ -398,7 +399,8 @@ struct JobsAPI: Sendable {
     private func metrics() throws(APIError) -> HTTPServerResponse {
         let counts: [JobStatus: Int]
         do { counts = try store.statusCounts() } catch { throw APIError(500, "storage_error", "counting jobs: \(error)") }
-        let text = MetricsText.render(jobs: counts, waiting: queue.waitingCount, job: jobMetrics.snapshot, http: httpMetrics())
+        let text = MetricsText.render(jobs: counts, waiting: queue.waitingCount, job: jobMetrics.snapshot, http: httpMetrics(),
+                                      estimateRate: machineRate.current)
         return .response(HTTPResponse(status: 200, headers: ["Content-Type": MetricsText.contentType], body: Array(text.utf8)))
     }
 }

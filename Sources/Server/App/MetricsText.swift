@@ -1,11 +1,13 @@
 // GET /metrics in the Prometheus text exposition format (version 0.0.4): jobs by state, jobs finished,
-// images processed, time per stage, the queue, and HTTP responses by status and connections.
+// images processed, time per stage, the queue, the sgemm rate cost estimates use, and HTTP responses by
+// status and connections.
 
 enum MetricsText {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     static func render(
-        jobs: [JobStatus: Int], waiting: Int, job: JobMetrics.Snapshot, http: HTTPServerMetrics.Snapshot
+        jobs: [JobStatus: Int], waiting: Int, job: JobMetrics.Snapshot, http: HTTPServerMetrics.Snapshot,
+        estimateRate: Double
     ) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
@@ -24,6 +26,9 @@ enum MetricsText {
             out += "ac_stage_duration_seconds_sum{stage=\"\(stage)\"} \(job.stageSeconds[stage] ?? 0)\n"
             out += "ac_stage_duration_seconds_count{stage=\"\(stage)\"} \(job.stageCounts[stage] ?? 0)\n"
         }
+        family("ac_estimate_sgemm_flops", "gauge",
+               "The sgemm rate (flop/s) cost estimates use: measured at start, then following finished jobs.",
+               [("", String(Int(estimateRate.rounded())))])
         family("ac_http_responses_total", "counter", "HTTP responses sent, by status.",
                http.responsesByStatus.keys.sorted().map { ("{status=\"\($0)\"}", String(http.responsesByStatus[$0]!)) })
         family("ac_http_connections_open", "gauge", "Open HTTP connections.", [("", String(http.openConnections))])

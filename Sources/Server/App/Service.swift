@@ -46,14 +46,16 @@ final class Service: Sendable {
             log: { serviceLog($0) })
         runner.checkpointsDirectory = config.checkpointsDirectory
         runner.searchCheckpointSeconds = Double(config.searchCheckpointSeconds)
+        let rate = BLAS.measureSgemmRate()
+        serviceLog(String(format: "sgemm rate %.0f GFLOP/s (for cost estimates; finished jobs refine it)", rate / 1e9))
+        let machineRate = MachineRate(measured: rate)
+        runner.machineRate = machineRate
         queue = JobQueue(workers: config.workers, capacity: config.queueLimit) { [runner] id, flag in
             runner.run(id: id, cancellation: flag)
         }
         let httpMetrics = HTTPServerMetrics()
-        let rate = BLAS.measureSgemmRate()
-        serviceLog(String(format: "sgemm rate %.0f GFLOP/s (for cost estimates)", rate / 1e9))
         api = JobsAPI(config: config, registry: registry, store: store, queue: queue, jobMetrics: jobMetrics,
-                      sgemmRate: rate, httpMetrics: { httpMetrics.snapshot })
+                      machineRate: machineRate, httpMetrics: { httpMetrics.snapshot })
         var http = HTTPServerConfiguration()
         http.host = config.host
         http.port = config.port

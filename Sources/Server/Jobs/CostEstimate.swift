@@ -35,17 +35,25 @@ struct CostEstimate: Sendable, Equatable {
         default: chosenBy = "given"
         }
         let search = options.neighbourSearch
-        let flops: Double, seconds: Double
-        switch options.mode! {
-        case .average: (flops, seconds) = (0, 0)
-        case .unsupervised:
-            flops = search.unsupervisedFlops(images: n, patches: p, dimensions: d)
-            seconds = search.unsupervisedSeconds(images: n, patches: p, dimensions: d, rate: rate)
-        case .semiSupervised:
-            flops = search.semiSupervisedFlops(images: n, references: r, patches: p, dimensions: d)
-            seconds = flops / (rate * NeighbourSearch.gemmEfficiency)
-        }
+        let (flops, work) = Self.work(mode: options.mode!, search: search, images: n, normals: r, patches: p, dimensions: d)
+        let seconds = work / rate
         return (options, CostEstimate(flops: flops, seconds: seconds, rate: rate, search: search, chosenBy: chosenBy))
+    }
+
+    /// The weights stage's flops, and its work: the seconds it should take at a rate of 1 flop/s (the
+    /// search's GEMM efficiency and per-pair overheads included). Seconds at rate R are work / R.
+    static func work(
+        mode: PatchWeightMode, search: NeighbourSearch, images n: Int, normals r: Int, patches p: Int, dimensions d: Int
+    ) -> (flops: Double, work: Double) {
+        switch mode {
+        case .average: return (0, 0)
+        case .unsupervised:
+            return (search.unsupervisedFlops(images: n, patches: p, dimensions: d),
+                    search.unsupervisedSeconds(images: n, patches: p, dimensions: d, rate: 1))
+        case .semiSupervised:
+            let flops = search.semiSupervisedFlops(images: n, references: r, patches: p, dimensions: d)
+            return (flops, flops / NeighbourSearch.gemmEfficiency)
+        }
     }
 
     /// `{"weights_flops", "weights_seconds", "machine_gflops", "search", "search_chosen_by"}`.

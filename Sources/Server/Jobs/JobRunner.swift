@@ -45,6 +45,8 @@ struct JobRunner: Sendable {
     /// Where searches over all other images save their progress (`SearchCheckpoint`), and how often.
     var checkpointsDirectory: String? = nil
     var searchCheckpointSeconds = 60.0
+    /// Told how long each weights stage took against its work, so later estimates follow this machine.
+    var machineRate: MachineRate? = nil
 
     /// Runs job `id` if it is still queued.
     func run(id: String, cancellation: CancellationFlag) {
@@ -202,7 +204,13 @@ struct JobRunner: Sendable {
             saver?.saveLatest()  // stopped: keep the last finished block for the next start (a cancelled job's goes with it)
             throw EmbeddingsError.cancelled
         } catch { throw JobFailure(code: "invalid_job", message: "\(error)") }
-        finishStage("weights", since: &stageStart, into: &timings)
+        let weightsSeconds = finishStage("weights", since: &stageStart, into: &timings)
+        if let machineRate, saver?.resumed != true {  // a resumed search did only part of its work
+            let (_, work) = CostEstimate.work(
+                mode: options.mode!, search: search, images: z.images, normals: references?.images ?? 0,
+                patches: z.patches, dimensions: z.dimensions)
+            machineRate.observe(work: work, seconds: weightsSeconds)
+        }
 
         // clustering: Ward on the kept images, metrics when labelled.
         guard try progress.report(stage: "clustering", fraction: 0.95, force: true) else { return false }
@@ -231,11 +239,13 @@ struct JobRunner: Sendable {
         }
     }
 
-    private func finishStage(_ stage: String, since start: inout Date, into timings: inout [(String, Double)]) {
+    @discardableResult
+    private func finishStage(_ stage: String, since start: inout Date, into timings: inout [(String, Double)]) -> Double {
         let seconds = Date().timeIntervalSince(start)
         timings.append((stage, seconds))
         metrics.record(stage: stage, seconds: seconds)
         start = Date()
+        return seconds
     }
 
 }

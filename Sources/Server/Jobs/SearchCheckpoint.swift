@@ -108,6 +108,8 @@ final class SearchSaver {
     let log: @Sendable (String) -> Void
     let id: String
     private(set) var resumption: SearchResumption?
+    /// Whether the search starts from saved progress (it then does less than its whole work).
+    let resumed: Bool
     private var latest: ExactSearchState?
     private var lastSave = Date()
     private var saveFailed = false
@@ -120,6 +122,7 @@ final class SearchSaver {
         self.log = log
         self.id = id
         let saved = checkpoint.load(key)
+        resumed = saved != nil
         if let saved {
             log("job \(id): resuming its nearest-patch search at image \(saved.nextImage) of \(z.images) (saved progress)")
         }
