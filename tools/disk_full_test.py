@@ -9,6 +9,8 @@ no job row unless the answer was 202, the server still answering /healthz):
            row: SQLITE_FULL) and what the client gets
   running  the disk filled while a job computes (progress and result writes hit SQLITE_FULL): the job waits
            for room, then succeeds once the filler is removed
+  delete   the disk 100 % full: DELETE of a finished job still answers 204 (the job's image files go first, to
+           make room for the database's own writes)
   restart  the disk 100 % full at a restart: after a SIGKILL the server starts, answers GETs and refuses
            uploads with 507; after a clean stop (WAL and its index removed) it refuses to start, saying why
 Last: room again, an upload is accepted and runs; PRAGMA integrity_check ok. Exits 1 on any violation.
@@ -134,6 +136,7 @@ class DiskFullTest:
             if status == 202:
                 harness.wait_job(self.server.port, detail)
         self.running_job()
+        self.delete_full()
         self.restart_full()
 
         self.unfill()
@@ -184,6 +187,21 @@ class DiskFullTest:
         self.rows.append(("running: job", "0 KiB → freed", job["status"], detail, "-", "ok" if ok else "VIOLATION"))
         if not ok:
             self.violations.append(f"running job: {detail}")
+
+    def delete_full(self):
+        """Deleting jobs is how a user frees space, so it has to work at 100 % full."""
+        status, job_id = self.post(self.bottle[:3])
+        if status != 202:
+            self.violations.append(f"delete: upload refused: {status} {job_id}")
+            return
+        harness.wait_job(self.server.port, job_id)
+        self.fill()
+        status, _, body = harness.request(self.server.port, "DELETE", f"/v1/jobs/{job_id}")
+        detail = f"{harness.get_json(self.server.port, f'/v1/jobs/{job_id}')[0]} on GET afterwards"
+        if status != 204:
+            detail = f"{body!r}; " + detail
+        self.unfill()
+        self.record("delete at 100 % full", "0 KiB", {204}, status, detail)
 
     def restart_full(self):
         """After a crash the WAL and its shared-memory index are still there: the server starts on a full disk,

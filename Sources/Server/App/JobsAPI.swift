@@ -357,17 +357,36 @@ struct JobsAPI: Sendable {
     private func deleteJob(_ id: String) throws(APIError) -> HTTPServerResponse {
         _ = try existingJob(id)
         do {
-            _ = try store.cancel(id: id)
+            try removeJob(id)
+        } catch let error as DatabaseError where error.isDiskFull {
+            // At 100 % full SQLite has no room even for the WAL frames of the cancel and the delete, and
+            // deleting jobs is how a user frees space: remove this job's image files first (what the DELETE
+            // asks for anyway; its worker, if any, is told to stop), then try once more.
             queue.cancel(id)
-            guard let files = try store.delete(id: id) else { throw APIError.notFound("no job \(JSONString.quoted(id))") }
+            let files = (try? store.images(jobID: id).map(\.image.storedPath)) ?? []
             for file in files { _ = try? System.unlink(config.imagesDirectory + "/" + file) }
-            serviceLog("job \(id) deleted (\(files.count) images removed)")
+            serviceLog("job \(id): the disk is full; removed its \(files.count) image files to make room for deleting it")
+            do {
+                try removeJob(id)
+            } catch {
+                throw APIError.database(error, while: "deleting job \(id)", outcome:
+                    "its \(files.count) image files were removed to make room, but the job is still listed; try again once space is freed")
+            }
         } catch let error as APIError {
             throw error
         } catch {
             throw APIError.database(error, while: "deleting job \(id)", outcome: "the job was not deleted; try again later")
         }
         return .response(HTTPResponse(status: 204))
+    }
+
+    /// Cancels job `id` if live, deletes its rows, then its image files.
+    private func removeJob(_ id: String) throws {
+        _ = try store.cancel(id: id)
+        queue.cancel(id)
+        guard let files = try store.delete(id: id) else { throw APIError.notFound("no job \(JSONString.quoted(id))") }
+        for file in files { _ = try? System.unlink(config.imagesDirectory + "/" + file) }
+        serviceLog("job \(id) deleted (\(files.count) images removed)")
     }
 
     private func clusters(_ id: String) throws(APIError) -> HTTPServerResponse {
