@@ -368,6 +368,8 @@ struct JobsAPI: Sendable {
             serviceLog("job \(id): the disk is full; removed its \(files.count) image files to make room for deleting it")
             do {
                 try removeJob(id)
+            } catch let error as APIError {
+                throw error  // deleted meanwhile by another request: 404
             } catch {
                 throw APIError.database(error, while: "deleting job \(id)", outcome:
                     "its \(files.count) image files were removed to make room, but the job is still listed; try again once space is freed")
