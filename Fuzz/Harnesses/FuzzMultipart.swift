@@ -23,28 +23,17 @@ public func fuzzMultipart(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// Small limits, so that inputs of a few KiB reach each of them.
 private let fuzzLimits = MultipartParser.Limits(maxPartHeaderBytes: 256, maxParts: 8, maxTransportPadding: 8)
 
-/// The events `parser` gives for `reads`, consecutive data slices joined (their split depends on the
-/// reads), then the error that ended the body, if any.
+/// The events `parser` gives for `reads` (data joined), then the error that ended the body, if any.
 private func parse(_ initial: MultipartParser, _ reads: [ArraySlice<UInt8>])
     -> (events: [MultipartEvent], error: MultipartError?)
 {
     var parser = initial
-    var events: [MultipartEvent] = []
-    do {
-        for read in reads {
-            for event in try parser.feed(read) {
-                if case .partData(let more) = event, case .partData(let earlier)? = events.last {
-                    events[events.count - 1] = .partData(earlier + more)
-                } else {
-                    fuzzCheck(event != .partData([]), "an empty data event")
-                    events.append(event)
-                }
-            }
-        }
-        try parser.finish()
-    } catch {
-        _ = (error.status, error.code, error.message)  // the reply the upload route builds from it
-        return (events, error)
-    }
-    return (events, nil)
+    let result = streamEvents(
+        reads,
+        feed: { (bytes: ArraySlice<UInt8>) throws(MultipartError) in try parser.feed(bytes) },
+        finish: { () throws(MultipartError) in try parser.finish() },
+        join: { if case .partData(let a) = $0, case .partData(let b) = $1 { .partData(a + b) } else { nil } },
+        isEmptyData: { $0 == .partData([]) })
+    if let error = result.error { _ = (error.status, error.code, error.message) }  // the reply the upload route builds
+    return result
 }

@@ -19,27 +19,17 @@ public func fuzzTar(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// Small limits, so that inputs of a few KiB reach each of them.
 private let fuzzLimits = TarReader.Limits(maxEntries: 8, maxPathBytes: 200, maxTotalBytes: 4096, maxMetadataBytes: 1024)
 
-/// The events for `reads`, consecutive data slices joined, then the error that ended the archive, if any.
+/// The events for `reads` (data joined), then the error that ended the archive, if any.
 private func read(_ reads: [ArraySlice<UInt8>]) -> (events: [TarEvent], error: TarError?) {
     var reader = TarReader(limits: fuzzLimits)
-    var events: [TarEvent] = []
-    do {
-        for read in reads {
-            for event in try reader.feed(read) {
-                if case .fileData(let more) = event, case .fileData(let earlier)? = events.last {
-                    events[events.count - 1] = .fileData(earlier + more)
-                } else {
-                    fuzzCheck(event != .fileData([]), "an empty data event")
-                    events.append(event)
-                }
-            }
-        }
-        try reader.finish()
-    } catch {
-        _ = (error.status, error.code, error.message)  // the reply the upload route builds from it
-        return (events, error)
-    }
-    return (events, nil)
+    let result = streamEvents(
+        reads,
+        feed: { (bytes: ArraySlice<UInt8>) throws(TarError) in try reader.feed(bytes) },
+        finish: { () throws(TarError) in try reader.finish() },
+        join: { if case .fileData(let a) = $0, case .fileData(let b) = $1 { .fileData(a + b) } else { nil } },
+        isEmptyData: { $0 == .fileData([]) })
+    if let error = result.error { _ = (error.status, error.code, error.message) }  // the reply the upload route builds
+    return result
 }
 
 /// What the upload route relies on: relative paths without `.`, `..` or empty components, and exactly

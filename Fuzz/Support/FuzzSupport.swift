@@ -34,3 +34,30 @@ func agree<Event: Equatable, Failure: Equatable>(
 ) -> Bool {
     a.error == b.error && (a.error != nil || a.events == b.events)
 }
+
+/// Feeds `reads` one by one to a streaming parser (`feed`), then ends the input (`finish`): the events, with
+/// consecutive data events joined (their split depends on the reads; `join` returns nil unless both are
+/// data), and the error that ended the input, if any. A parser must never emit an empty data event.
+func streamEvents<Event, Failure: Error>(
+    _ reads: [ArraySlice<UInt8>],
+    feed: (ArraySlice<UInt8>) throws(Failure) -> [Event], finish: () throws(Failure) -> Void,
+    join: (Event, Event) -> Event?, isEmptyData: (Event) -> Bool
+) -> (events: [Event], error: Failure?) {
+    var events: [Event] = []
+    do throws(Failure) {
+        for read in reads {
+            for event in try feed(read) {
+                if let last = events.last, let joined = join(last, event) {
+                    events[events.count - 1] = joined
+                } else {
+                    fuzzCheck(!isEmptyData(event), "an empty data event")
+                    events.append(event)
+                }
+            }
+        }
+        try finish()
+    } catch {
+        return (events, error)
+    }
+    return (events, nil)
+}
