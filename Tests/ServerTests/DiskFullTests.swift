@@ -90,6 +90,36 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(try integrityCheck(service), "ok")
     }
 
+    /// Before the fix: 507 "… the job was not deleted" at 100 % full (tools/disk_full_test.sh, real tmpfs),
+    /// although deleting jobs is how a user frees space. Deletes made to fail as on a full disk
+    /// (`testDeletesFailingAsDiskFull`): the job's image files go first, then the delete is tried once more.
+    func testADeleteThatFindsTheDiskFullRemovesTheImagesFirstThenRetries() throws {
+        _ = try weightsDirectoryOrSkip()
+        for failures in [1, 2] {
+            let service = try TestService { $0.testDeletesFailingAsDiskFull = failures }
+            let posted = try service.post(try twoGroupParts() + [FormPart(name: "options", data: Array(#"{"mode": "average"}"#.utf8))])
+            XCTAssertEqual(posted.status, 202, posted.bodyText)
+            let id = try XCTUnwrap(TestService.object(posted)["id"] as? String)
+            XCTAssertEqual(try service.waitForJob(id).job["status"] as? String, "succeeded")
+            XCTAssertEqual(service.storedImages.count, twoGroupImages.count)
+
+            let deleted = try service.request("DELETE", "/v1/jobs/\(id)")
+            XCTAssertEqual(service.storedImages, [], "the image files go in either case (failures \(failures))")
+            if failures == 1 {  // the retry after freeing finds room
+                XCTAssertEqual(deleted.status, 204, deleted.bodyText)
+                XCTAssertEqual(try service.request("GET", "/v1/jobs/\(id)").status, 404)
+            } else {  // it does not: 507, saying what happened, and the job is still listed
+                XCTAssertEqual(deleted.status, 507, deleted.bodyText)
+                let error = try XCTUnwrap(TestService.object(deleted)["error"] as? [String: Any])
+                XCTAssertEqual(error["message"] as? String, "the server's disk is full while deleting job \(id); its \(twoGroupImages.count) image files were removed to make room, but the job is still listed; try again once space is freed")
+                XCTAssertEqual(try service.request("GET", "/v1/jobs/\(id)").status, 200)
+                XCTAssertEqual(try service.request("DELETE", "/v1/jobs/\(id)").status, 204)  // room again
+                XCTAssertEqual(try service.request("GET", "/v1/jobs/\(id)").status, 404)
+            }
+            XCTAssertEqual(try integrityCheck(service), "ok")
+        }
+    }
+
     /// Found by tools/disk_full_test.sh: restarted on a full disk, the service said only "cannot start: SQLite
     /// error 10 (disk I/O error, extended 4874): disk I/O error - while executing `PRAGMA journal_mode = WAL`".
     func testAStoreThatCannotOpenOnAFullDiskSaysWhy() {

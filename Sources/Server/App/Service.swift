@@ -1,8 +1,10 @@
 // The running service: the job store, the worker queue, the routes and the HTTP server, started in that
 // order and stopped in reverse. Start-up also recovers from a crash: jobs left running are queued again,
 // queued jobs are handed to the workers, and files no job names (an upload cut short by the crash) go.
+import CSQLite
 import Engine
 import Foundation
+import Synchronization
 
 final class Service: Sendable {
     let config: ServerConfig
@@ -36,6 +38,19 @@ final class Service: Sendable {
             store.beforeResultCommit = { id in
                 serviceLog("job \(id): results written, COMMIT paused for \(pause) ms (\(ServerConfig.testPauseBeforeCommitVariable))")
                 Thread.sleep(forTimeInterval: Double(pause) / 1000)
+            }
+        }
+        if config.testDeletesFailingAsDiskFull > 0 {
+            let remaining = Mutex(config.testDeletesFailingAsDiskFull)
+            store.beforeDelete = { _ in
+                let fails = remaining.withLock { count in
+                    guard count > 0 else { return false }
+                    count -= 1
+                    return true
+                }
+                if fails {
+                    throw DatabaseError(extendedCode: SQLITE_FULL, message: "database or disk is full (test)")
+                }
             }
         }
         self.store = store

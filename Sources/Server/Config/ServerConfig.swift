@@ -43,6 +43,10 @@ struct ServerConfig: Sendable, Equatable {
     /// kill the process during the result write. Set from the environment variable
     /// `AC_TEST_PAUSE_BEFORE_COMMIT` only (not the file, not a flag, not in `keys`); nil in production.
     var testPauseBeforeCommit: Int?
+    /// Test-only: this many job deletions fail inside their transaction with SQLITE_FULL, as on a disk too full
+    /// for the WAL frames of a delete (which `PRAGMA max_page_count` cannot provoke: a delete frees pages).
+    /// Set by tests in-process only; 0 in production.
+    var testDeletesFailingAsDiskFull = 0
 
     /// Every key, as written in the file, in the environment (AC_ + upper case) and as a flag (--key with -).
     static let keys = [

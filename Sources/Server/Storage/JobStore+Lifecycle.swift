@@ -138,6 +138,7 @@ extension JobStore {
                     "SELECT stored_path FROM images WHERE job_id = ? ORDER BY is_normal, position",
                     arguments: [.text(id)]
                 ).map { try $0["stored_path"] }
+                try beforeDelete?(id)
                 try db.execute("DELETE FROM jobs WHERE id = ?", arguments: [.text(id)])
                 return db.changes == 1 ? files : nil
             }

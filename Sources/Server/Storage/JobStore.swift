@@ -23,6 +23,9 @@ struct JobStore: Sendable {
     /// and before COMMIT, so that tools/crash_test.sh can kill the process while the result write is open.
     /// The service sets it only when `AC_TEST_PAUSE_BEFORE_COMMIT` is (`ServerConfig.testPauseBeforeCommit`).
     var beforeResultCommit: (@Sendable (String) -> Void)?
+    /// Test-only: called with the job id inside `delete`'s transaction, before its DELETE; throwing from it
+    /// fails the delete (`ServerConfig.testDeletesFailingAsDiskFull`).
+    var beforeDelete: (@Sendable (String) throws -> Void)?
 
     /// Opens the database at `path` (or `:memory:`) and applies the missing migration steps.
     /// - Throws: `DatabaseError`, or `MigrationError.unknownMigrations` for a database from a newer build.
