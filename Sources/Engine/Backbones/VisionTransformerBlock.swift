@@ -57,18 +57,17 @@ struct VisionTransformerBlock {
         // Equal blocks, a multiple of the worker count, of ≤ 1024 rows: OpenBLAS packs the whole weight matrix
         // once per GEMM call, so few large blocks (one per core for one image) keep that repacking small.
         let blocks = workers * max(1, (rows + workers * 1024 - 1) / (workers * 1024))
-        func rowRange(_ block: Int) -> Range<Int> { (block * rows / blocks)..<((block + 1) * rows / blocks) }
         BLAS.withThreads(1) {
             // self-attention: LayerNorm₁ and the fused qkv projection per row block, then attention per head
             parallelTasks(blocks, workers: workers) { block, _ in
-                let r = rowRange(block)
+                let r = rowBlock(block, of: blocks, rows: rows)
                 norm1.forward(a.normed + r.lowerBound * d, x + r.lowerBound * d, rows: r.count)
                 attention.qkv.forward(a.qkv + r.lowerBound * 3 * d, a.normed + r.lowerBound * d, rows: r.count)
             }
             attention.attend(context: a.context, qkvBuffer: a.qkv, batch: batch, tokens: n, scores: a.scores, rowSums: a.rowSums)
             // output projection, residual, then the whole MLP branch per row block
             parallelTasks(blocks, workers: workers) { block, _ in
-                let r = rowRange(block)
+                let r = rowBlock(block, of: blocks, rows: rows)
                 let xr = x + r.lowerBound * d, normed = a.normed + r.lowerBound * d
                 let branch = a.branch + r.lowerBound * d, hidden = a.hidden + r.lowerBound * m
                 attention.proj.forward(branch, a.context + r.lowerBound * d, rows: r.count)

@@ -8,6 +8,11 @@ import Foundation
 /// Number of workers `parallelTasks` uses: one per active core.
 let parallelWorkerCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+/// Block `block` of `rows` split into `count` consecutive blocks whose sizes differ by at most one.
+func rowBlock(_ block: Int, of count: Int, rows: Int) -> Range<Int> {
+    (block * rows / count)..<((block + 1) * rows / count)
+}
+
 /// Calls `body(task, worker)` for every task in 0..<count: worker w (0..<workers) runs tasks w, w + workers,
 /// w + 2·workers, … in order on one thread. Returns when all are done; inline when there is one worker.
 func parallelTasks(_ count: Int, workers: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {

@@ -31,9 +31,9 @@ struct PatchEmbedding {
         let workers = parallelWorkerCount
         BLAS.withThreads(1) {
             parallelTasks(workers, workers: workers) { block, _ in
-                let first = block * tokens / workers, end = (block + 1) * tokens / workers
+                let r = rowBlock(block, of: workers, rows: tokens)
                 // im2col: columns[t, (c·p + ky)·p + kx] = image[c, gy·p + ky, gx·p + kx], t = gy·gw + gx
-                for t in first..<end {
+                for t in r {
                     let (gy, gx) = t.quotientAndRemainder(dividingBy: gw)
                     let row = columns + t * k
                     for c in 0..<3 {
@@ -43,7 +43,7 @@ struct PatchEmbedding {
                         }
                     }
                 }
-                projection.forward(out + first * dim, columns + first * k, rows: end - first)  // (T, D)
+                projection.forward(out + r.lowerBound * dim, columns + r.lowerBound * k, rows: r.count)  // (T, D)
             }
         }
     }
