@@ -18,7 +18,8 @@
 // (loads the model, warm-up and all timed runs; includes the Python/torch/onnxruntime runtime). The peak can be
 // set by loading (e.g. our ViT reads the 88 MB file and converts it), so VmRSS after the last pass is printed beside it.
 // Run (from the package root):
-//   make bench-backbones   (= OPENBLAS_CORETYPE=Haswell swift run -c release BackboneBenchmarks [--onnx PATH] [--rounds N])
+//   make bench-backbones   (= OPENBLAS_CORETYPE=Haswell swift run -c release BackboneBenchmarks [--onnx PATH] [--rounds N]
+//                          [--only dinov2_vits14|efficientnet_lite0|wrn50_2])
 import Engine
 import Foundation
 
@@ -33,6 +34,11 @@ let vitURL = root.appendingPathComponent("weights/dinov2_vits14.safetensors")
 let effURL = root.appendingPathComponent("weights/efficientnet_lite0.safetensors")
 let script = root.appendingPathComponent("tools/bench_peers.py")
 let rounds = Int(option("--rounds") ?? "") ?? 10
+// `--only dinov2_vits14|efficientnet_lite0|wrn50_2`: one backbone's rows (for repeated runs of one comparison).
+let only = option("--only").map { name in
+    guard let kind = Backbone(rawValue: name) else { fatalError("--only \(name): expected dinov2_vits14, efficientnet_lite0 or wrn50_2") }
+    return kind
+}
 let vitSize = 392, cnnSize = 224, vitBlocks = [7, 8]
 
 enum Backbone: String { case vit = "dinov2_vits14", efficientnet = "efficientnet_lite0", wrn = "wrn50_2" }
@@ -184,7 +190,7 @@ let cases = [
     Case(kind: .vit, batch: 1, repeats: 2), Case(kind: .vit, batch: 4, repeats: 1),
     Case(kind: .efficientnet, batch: 1, repeats: 5), Case(kind: .efficientnet, batch: 8, repeats: 2),
     Case(kind: .wrn, batch: 1, repeats: 2), Case(kind: .wrn, batch: 8, repeats: 1),
-]
+].filter { only == nil || $0.kind == only }
 struct Row { let label: String; let side: String; let batch: Int; let gflop: Double; let times: [Double]; let memoryKiB: (peak: Int, final: Int); let note: String }
 var rows = [Row]()
 var models = [Backbone: Ours]()

@@ -57,7 +57,12 @@ struct Bottleneck: Sendable {
         if let downsample {
             downsample.forward(out, input, batch: batch, height: height, width: width, workspace: workspace)
         } else {
-            out.update(from: input, count: outChannels * batch * oh * ow)
+            // the identity shortcut, copied in one block per core
+            let count = outChannels * batch * oh * ow, workers = parallelWorkerCount
+            parallelTasks(workers, workers: workers) { block, _ in
+                let r = rowBlock(block, of: workers, rows: count)
+                (out + r.lowerBound).update(from: input + r.lowerBound, count: r.count)
+            }
         }
         conv3.forward(out, t2, batch: batch, height: oh, width: ow, accumulate: true, workspace: workspace)
     }

@@ -88,27 +88,40 @@ public struct Conv2D: Sendable {
         // Rows of output per chunk: everything at once unless the column matrix would exceed the cap.
         let rowsPerChunk = direct ? rows : max(1, min(rows, workspace.maxColumnFloats / max(1, k * g.outWidth)))
         let columns = direct ? nil : workspace.buffer(.columns, count: k * rowsPerChunk * g.outWidth)
-        weights.withUnsafeBufferPointer { w in
-            var r0 = 0
-            while r0 < rows {
-                let r1 = min(rows, r0 + rowsPerChunk)
-                let c0 = r0 * g.outWidth, count = (r1 - r0) * g.outWidth
-                let b: UnsafePointer<Float>
-                let ldb: Int
-                if let columns {
-                    Self.im2col(columns, input, channels: inChannels, batch: batch, geometry: g, rows: r0..<r1)
-                    (b, ldb) = (UnsafePointer(columns), count)
-                } else {
-                    (b, ldb) = (input + c0, n)
+        let workers = parallelWorkerCount
+        BLAS.withThreads(1) {
+            weights.withUnsafeBufferPointer { w in
+                var r0 = 0
+                while r0 < rows {
+                    let r1 = min(rows, r0 + rowsPerChunk)
+                    let c0 = r0 * g.outWidth, count = (r1 - r0) * g.outWidth
+                    let b: UnsafePointer<Float>
+                    let ldb: Int
+                    if let columns {
+                        Self.im2col(columns, input, channels: inChannels, batch: batch, geometry: g, rows: r0..<r1)
+                        (b, ldb) = (UnsafePointer(columns), count)
+                    } else {
+                        (b, ldb) = (input + c0, n)
+                    }
+                    // One part per core, each a single-threaded GEMM with its bias and activation after it.
+                    // Split the longer side: each part packs its own share of that operand and all of the
+                    // other, so splitting the shorter side would pack the larger operand once per core.
+                    let splitColumns = count >= outChannels
+                    parallelTasks(workers, workers: workers) { part, _ in
+                        let co = splitColumns ? 0..<outChannels : rowBlock(part, of: workers, rows: outChannels)
+                        let cols = splitColumns ? rowBlock(part, of: workers, rows: count) : 0..<count
+                        guard !co.isEmpty && !cols.isEmpty else { return }
+                        let c = out + co.lowerBound * n + c0 + cols.lowerBound
+                        BLAS.sgemm(
+                            transA: false, transB: false, m: co.count, n: cols.count, k: k,
+                            alpha: 1, a: w.baseAddress! + co.lowerBound * k, lda: k, b: b + cols.lowerBound, ldb: ldb,
+                            beta: accumulate ? 1 : 0, c: c, ldc: n)
+                        for (i, channel) in co.enumerated() {
+                            activation.apply(c + i * n, count: cols.count, bias: bias[channel])
+                        }
+                    }
+                    r0 = r1
                 }
-                BLAS.sgemm(
-                    transA: false, transB: false, m: outChannels, n: count, k: k,
-                    alpha: 1, a: w.baseAddress!, lda: k, b: b, ldb: ldb,
-                    beta: accumulate ? 1 : 0, c: out + c0, ldc: n)
-                for co in 0..<outChannels {
-                    activation.apply(out + co * n + c0, count: count, bias: bias[co])
-                }
-                r0 = r1
             }
         }
     }

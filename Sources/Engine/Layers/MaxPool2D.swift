@@ -20,17 +20,21 @@ public struct MaxPool2D: Sendable {
     func forward(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int) {
         let g = geometry(height: height, width: width)
         let ow = g.outWidth
-        for p in 0..<planes {
-            let src = input + p * height * width
-            for oy in 0..<g.outHeight {
-                let o = out + (p * g.outHeight + oy) * ow
-                o.update(repeating: -Float.infinity, count: ow)
-                for ky in 0..<kernel {
-                    let iy = oy * stride - g.padTop + ky
-                    if iy < 0 || iy >= height { continue }
-                    let shifted = src + iy * width - g.padLeft
-                    for kx in 0..<kernel {
-                        for ox in g.validColumns(kx: kx) { o[ox] = max(o[ox], shifted[ox * stride + kx]) }
+        // Planes are independent: one block of them per core (the other core would idle through this pass).
+        let workers = planes >= 2 * parallelWorkerCount ? parallelWorkerCount : 1
+        parallelTasks(workers, workers: workers) { block, _ in
+            for p in rowBlock(block, of: workers, rows: planes) {
+                let src = input + p * height * width
+                for oy in 0..<g.outHeight {
+                    let o = out + (p * g.outHeight + oy) * ow
+                    o.update(repeating: -Float.infinity, count: ow)
+                    for ky in 0..<kernel {
+                        let iy = oy * stride - g.padTop + ky
+                        if iy < 0 || iy >= height { continue }
+                        let shifted = src + iy * width - g.padLeft
+                        for kx in 0..<kernel {
+                            for ox in g.validColumns(kx: kx) { o[ox] = max(o[ox], shifted[ox * stride + kx]) }
+                        }
                     }
                 }
             }

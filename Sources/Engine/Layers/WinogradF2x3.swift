@@ -59,25 +59,30 @@ enum WinogradF2x3 {
         let m = workspace.buffer(.winograd, count: 16 * outChannels * rowsPerChunk * tilesW)
         let scratchPerThread = scratchFloats(tilesW: tilesW)
         let scratch = workspace.buffer(.scratch, count: 2 * scratchPerThread)
-        filters.withUnsafeBufferPointer { u in
-            var r0 = 0
-            while r0 < tileRows {
-                let r1 = min(tileRows, r0 + rowsPerChunk)
-                let t = (r1 - r0) * tilesW  // tiles in this chunk
-                inputTransform(
-                    v, input, channels: inChannels, batch: batch, height: height, width: width,
-                    tileRows: r0..<r1, scratch: scratch, scratchPerThread: scratchPerThread)
-                for xi in 0..<16 {
-                    BLAS.sgemm(
-                        transA: false, transB: false, m: outChannels, n: t, k: inChannels,
-                        alpha: 1, a: u.baseAddress! + xi * outChannels * inChannels, lda: inChannels,
-                        b: v + xi * inChannels * t, ldb: t, beta: 0, c: m + xi * outChannels * t, ldc: t)
+        let workers = parallelWorkerCount
+        BLAS.withThreads(1) {
+            filters.withUnsafeBufferPointer { u in
+                var r0 = 0
+                while r0 < tileRows {
+                    let r1 = min(tileRows, r0 + rowsPerChunk)
+                    let t = (r1 - r0) * tilesW  // tiles in this chunk
+                    inputTransform(
+                        v, input, channels: inChannels, batch: batch, height: height, width: width,
+                        tileRows: r0..<r1, scratch: scratch, scratchPerThread: scratchPerThread)
+                    // The 16 GEMMs are independent: each core runs its share single-threaded, packing only its own
+                    // filters (two-thread GEMMs on few tiles left one OpenBLAS thread spinning through the transforms).
+                    parallelTasks(16, workers: workers) { xi, _ in
+                        BLAS.sgemm(
+                            transA: false, transB: false, m: outChannels, n: t, k: inChannels,
+                            alpha: 1, a: u.baseAddress! + xi * outChannels * inChannels, lda: inChannels,
+                            b: v + xi * inChannels * t, ldb: t, beta: 0, c: m + xi * outChannels * t, ldc: t)
+                    }
+                    outputTransform(
+                        out, m, bias: bias, activation: activation, accumulate: accumulate, channels: outChannels,
+                        batch: batch, height: height, width: width, tileRows: r0..<r1,
+                        scratch: scratch, scratchPerThread: scratchPerThread)
+                    r0 = r1
                 }
-                outputTransform(
-                    out, m, bias: bias, activation: activation, accumulate: accumulate, channels: outChannels,
-                    batch: batch, height: height, width: width, tileRows: r0..<r1,
-                    scratch: scratch, scratchPerThread: scratchPerThread)
-                r0 = r1
             }
         }
     }
@@ -117,36 +122,47 @@ enum WinogradF2x3 {
                             continue
                         }
                         let row = plane + y * width
-                        for k in 0...tw {
-                            let e = 2 * k, o = 2 * k - 1
-                            even[k] = e < width ? row[e] : 0
-                            odd[k] = o >= 0 && o < width ? row[o] : 0
+                        // even[k] = row[2k], odd[k] = row[2k − 1], zeros past either edge; no branch in the
+                        // loop, so it vectorises (the branchy form cost more than the transform itself).
+                        let pairs = width / 2
+                        odd[0] = 0
+                        for k in 0..<pairs {
+                            even[k] = row[2 * k]
+                            odd[k + 1] = row[2 * k + 1]
                         }
-                        let x0 = xr, x1 = xr + tw, x2 = xr + 2 * tw, x3 = xr + 3 * tw
-                        for tx in 0..<tw {
-                            let d0 = odd[tx], d1 = even[tx], d2 = odd[tx + 1], d3 = even[tx + 1]
-                            x0[tx] = d0 - d2
-                            x1[tx] = d1 + d2
-                            x2[tx] = d2 - d1
-                            x3[tx] = d1 - d3
+                        if width & 1 == 1 {
+                            even[pairs] = row[width - 1]
+                            odd[pairs + 1] = 0
                         }
+                        even[tw] = 0
+                        // with d0…d3 = odd[tx], even[tx], odd[tx + 1], even[tx + 1]
+                        combine(xr, odd, odd + 1, -1, tw)
+                        combine(xr + tw, even, odd + 1, 1, tw)
+                        combine(xr + 2 * tw, odd + 1, even, -1, tw)
+                        combine(xr + 3 * tw, even, even + 1, -1, tw)
                     }
                     // Row transform: V[0, j] = X0j − X2j, V[1, j] = X1j + X2j, V[2, j] = X2j − X1j, V[3, j] = X1j − X3j.
                     let dst = vs + ch * t + i * tw  // V_ξ for this tile row is dst + ξ·C·T
                     for j in 0..<4 {
                         let r0 = x + j * tw, r1 = x + (4 + j) * tw, r2 = x + (8 + j) * tw, r3 = x + (12 + j) * tw
-                        let v0 = dst + j * xiStride, v1 = dst + (4 + j) * xiStride
-                        let v2 = dst + (8 + j) * xiStride, v3 = dst + (12 + j) * xiStride
-                        for tx in 0..<tw {
-                            v0[tx] = r0[tx] - r2[tx]
-                            v1[tx] = r1[tx] + r2[tx]
-                            v2[tx] = r2[tx] - r1[tx]
-                            v3[tx] = r1[tx] - r3[tx]
-                        }
+                        combine(dst + j * xiStride, r0, r2, -1, tw)
+                        combine(dst + (4 + j) * xiStride, r1, r2, 1, tw)
+                        combine(dst + (8 + j) * xiStride, r2, r1, -1, tw)
+                        combine(dst + (12 + j) * xiStride, r1, r3, -1, tw)
                     }
                 }
             }
         }
+    }
+
+    /// dst[i] = a[i] + sign·b[i] for i < n, sign ±1 (so exactly a ± b). One loop per output row, with one
+    /// store and two loads: LLVM vectorises it behind a single overlap check, while one loop writing four
+    /// rows (and reading more) stayed scalar.
+    @inline(__always)
+    private static func combine(
+        _ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ sign: Float, _ n: Int
+    ) {
+        for i in 0..<n { dst[i] = a[i] + sign * b[i] }
     }
 
     /// out (C, B, H, W) ← act(Aᵀ M A + bias [+ out]) for the tile rows `rows`; M is (16, C, T).
