@@ -78,7 +78,7 @@ final class SearchCheckpointTests: XCTestCase {
         let service = try TestService { config in
             try? FileManager.default.createDirectory(atPath: config.checkpointsDirectory, withIntermediateDirectories: true)
             for name in ["0123456789abcdef0123456789abcdef.state", "stray.tmp"] {
-                FileManager.default.createFile(atPath: config.checkpointsDirectory + "/" + name, contents: Data([1, 2, 3]))
+                XCTAssertTrue(FileManager.default.createFile(atPath: config.checkpointsDirectory + "/" + name, contents: Data([1, 2, 3])))
             }
         }
         let directory = service.dataDirectory.appendingPathComponent("checkpoints").path

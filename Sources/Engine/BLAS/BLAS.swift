@@ -3,6 +3,7 @@
 // shape bug stops here with a message instead of reading out of bounds inside BLAS.
 import CBLAS
 import Dispatch
+import Synchronization
 
 public enum BLAS {
     /// Row-major C ← alpha·op(A)·op(B) + beta·C, with op(A) M×K, op(B) K×N, C M×N.
@@ -64,15 +65,30 @@ public enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
-    /// Runs `body` with OpenBLAS on `count` threads, then restores the previous count. For regions where our
-    /// own threads each call small GEMMs: OpenBLAS's threading would only add synchronisation to them. The
-    /// setting is process-wide; another thread's GEMM in that window runs on fewer threads, still correct.
+    /// Runs `body` with OpenBLAS on `count` threads. For regions where our own threads each call small GEMMs:
+    /// OpenBLAS's threading would only add synchronisation to them. The setting is process-wide, and regions
+    /// overlap when jobs run concurrently (server `workers` > 1), so they are counted: the count from before
+    /// the first region comes back when the last one ends, whatever order they end in. (Saving and restoring
+    /// per call left OpenBLAS on one thread for good when two regions ended crosswise.) Another thread's GEMM
+    /// outside a region but inside that window runs on fewer threads, still correct.
     public static func withThreads<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
-        let previous = threads
-        threads = count
-        defer { threads = previous }
+        regions.withLock { state in
+            if state.depth == 0 { state.saved = threads }
+            state.depth += 1
+            threads = count
+        }
+        defer {
+            regions.withLock { state in
+                state.depth -= 1
+                if state.depth == 0 { threads = state.saved }
+            }
+        }
         return try body()
     }
+
+    /// Open `withThreads` regions and the thread count to restore when none is left.
+    private struct Regions { var depth = 0, saved = 1 }
+    private static let regions = Mutex(Regions())
 
     /// This machine's sgemm rate in flop/s, from the best of `repeats` square multiplications of side `size`
     /// (0.1–0.3 s at the defaults): the rate cost estimates divide by. The tiled distance GEMMs run at

@@ -28,7 +28,7 @@ public enum VisionTransformerError: Error, Equatable, CustomStringConvertible {
 /// + 5.5 MB; DINO ViT-B/8 at 224×224 (N = 785, D = 768, M = 3072): 26.5 MB per image + 5.5 MB — plus the
 /// returned tokens, B·N·D floats per requested block. Buffers are reused while (B, H, W) stays the same.
 ///
-/// Not thread-safe: one instance runs one forward pass at a time (GEMMs use OpenBLAS's threads).
+/// Not thread-safe: one instance runs one forward pass at a time (it uses every core itself).
 public final class VisionTransformer {
     public let config: VisionTransformerConfig
     /// `patch_embed.weight` [D, 3, p, p], `patch_embed.bias` [D]

@@ -1,6 +1,7 @@
 // Images to patch embeddings Z (ALGORITHM.md §1–4): decode and preprocess each image, run the backbone a
 // batch at a time, and aggregate each image's feature maps with PatchCore's embedder. Decoding and
-// aggregation run on both cores (concurrentPerform); the backbone's GEMMs are threaded by OpenBLAS.
+// aggregation run on both cores (concurrentPerform); the backbones split their own work between the cores
+// (ParallelTasks.swift), each part on single-threaded OpenBLAS.
 import Dispatch
 import Foundation
 

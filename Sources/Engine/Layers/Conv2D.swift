@@ -5,6 +5,7 @@
 // and its result is already in the same layout. A 1×1 stride-1 convolution skips im2col: its input
 // *is* the column matrix. Large column matrices are built and multiplied in chunks of output rows so the
 // im2col buffer stays under the workspace's `maxColumnFloats`; bias and activation follow each chunk's GEMM.
+// Each chunk's GEMM is split into one part per core, run on single-threaded OpenBLAS (ParallelTasks.swift).
 // Parallel loops share raw pointers through `nonisolated(unsafe)`: every iteration writes a disjoint part.
 import Dispatch
 

@@ -1,8 +1,8 @@
 // Splits work between the cores: `parallelTasks` deals out independent tasks (attention blocks, the ViT's row
-// blocks) round-robin, each worker with its own index so it can own a slice of scratch memory. Work split
-// here runs its GEMMs single-threaded (`BLAS.withThreads(1)`) and its elementwise steps (softmax, GELU,
-// LayerNorm) inside the tasks: both cores are already busy, so OpenBLAS's own threads would only add hand-offs.
-
+// blocks, a convolution's GEMM parts, Winograd's 16 GEMMs) round-robin, each worker with its own index so it
+// can own a slice of scratch memory. Work split here runs its GEMMs single-threaded (`BLAS.withThreads(1)`)
+// and its elementwise steps (softmax, GELU, LayerNorm, bias and activation) inside the tasks: both cores are
+// already busy, so OpenBLAS's own threads would only add hand-offs.
 import Foundation
 
 /// Number of workers `parallelTasks` uses: one per active core.

@@ -14,7 +14,7 @@ struct ServerConfig: Sendable, Equatable {
     var registryPath = "config/backbones.json"
     /// With a token, every endpoint but /healthz needs `Authorization: Bearer <token>`.
     var token: String?
-    /// Jobs computed at once. One job already keeps every core busy (OpenBLAS threads).
+    /// Jobs computed at once. One job already keeps every core busy.
     var workers = 1
     /// Jobs waiting to run; one more is refused with 429.
     var queueLimit = 32
