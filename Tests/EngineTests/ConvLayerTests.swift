@@ -79,7 +79,7 @@ final class ConvLayerTests: XCTestCase {
             (3, 8, 3, 2, .tfSame, 15, 12, .relu6), (5, 7, 7, 2, .symmetric(3), 17, 13, .relu),
             (6, 4, 1, 1, .symmetric(0), 5, 9, .identity), (6, 4, 1, 2, .symmetric(0), 9, 6, .identity),
             (4, 6, 3, 1, .symmetric(1), 7, 5, .relu), (3, 5, 3, 2, .symmetric(1), 8, 11, .relu),
-            (4, 3, 5, 1, .tfSame, 6, 7, .relu6),
+            (4, 3, 5, 1, .tfSame, 6, 7, .relu6), (3, 5, 3, 1, .symmetric(1), 6, 8, .relu),
         ]
         for (n, c) in cases.enumerated() {
             for allowWinograd in [false, true] {

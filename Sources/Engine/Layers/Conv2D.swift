@@ -92,8 +92,7 @@ public struct Conv2D: Sendable {
         let workers = parallelWorkerCount
         BLAS.withThreads(1) {
             weights.withUnsafeBufferPointer { w in
-                var r0 = 0
-                while r0 < rows {
+                for r0 in Swift.stride(from: 0, to: rows, by: rowsPerChunk) {
                     let r1 = min(rows, r0 + rowsPerChunk)
                     let c0 = r0 * g.outWidth, count = (r1 - r0) * g.outWidth
                     let b: UnsafePointer<Float>
@@ -121,7 +120,6 @@ public struct Conv2D: Sendable {
                             activation.apply(c + i * n, count: cols.count, bias: bias[channel])
                         }
                     }
-                    r0 = r1
                 }
             }
         }

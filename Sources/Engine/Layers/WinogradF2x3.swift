@@ -62,8 +62,7 @@ enum WinogradF2x3 {
         let workers = parallelWorkerCount
         BLAS.withThreads(1) {
             filters.withUnsafeBufferPointer { u in
-                var r0 = 0
-                while r0 < tileRows {
+                for r0 in stride(from: 0, to: tileRows, by: rowsPerChunk) {
                     let r1 = min(tileRows, r0 + rowsPerChunk)
                     let t = (r1 - r0) * tilesW  // tiles in this chunk
                     inputTransform(
@@ -81,7 +80,6 @@ enum WinogradF2x3 {
                         out, m, bias: bias, activation: activation, accumulate: accumulate, channels: outChannels,
                         batch: batch, height: height, width: width, tileRows: r0..<r1,
                         scratch: scratch, scratchPerThread: scratchPerThread)
-                    r0 = r1
                 }
             }
         }
@@ -122,8 +120,8 @@ enum WinogradF2x3 {
                             continue
                         }
                         let row = plane + y * width
-                        // even[k] = row[2k], odd[k] = row[2k − 1], zeros past either edge; no branch in the
-                        // loop, so it vectorises (the branchy form cost more than the transform itself).
+                        // even[k] = row[2k], odd[k] = row[2k − 1], zeros past either edge; the edges are set
+                        // outside the loop (per-element edge tests were this function's hottest lines).
                         let pairs = width / 2
                         odd[0] = 0
                         for k in 0..<pairs {
