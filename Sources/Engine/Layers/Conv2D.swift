@@ -7,7 +7,6 @@
 // im2col buffer stays under the workspace's `maxColumnFloats`; bias and activation follow each chunk's GEMM.
 // Each chunk's GEMM is split into one part per core, run on single-threaded OpenBLAS (ParallelTasks.swift).
 // Parallel loops share raw pointers through `nonisolated(unsafe)`: every iteration writes a disjoint part.
-import Dispatch
 
 /// A square-kernel convolution with folded BatchNorm bias and a fused activation.
 public struct Conv2D: Sendable {
@@ -140,7 +139,7 @@ public struct Conv2D: Sendable {
         let parts = work >= 1 << 16 ? min(channels, 2) : 1
         nonisolated(unsafe) let dst = columns
         nonisolated(unsafe) let src = input
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        parallelTasks(parts, workers: parts) { part, _ in
             let lo = channels * part / parts, hi = channels * (part + 1) / parts
             for ci in lo..<hi {
                 for ky in 0..<k {

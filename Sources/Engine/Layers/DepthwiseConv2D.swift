@@ -4,7 +4,6 @@
 // after which every filter tap is one long contiguous multiply-add over a "wide" output grid whose rows
 // are as long as a phase row: out[i] += w · phase[i + offset]. The few extra columns per row are dropped when
 // bias and activation are applied. Loops stay long (no per-row bounds) even on 14×14 planes and vectorise.
-import Dispatch
 
 /// Depthwise k×k convolution with folded BatchNorm bias and a fused activation.
 public struct DepthwiseConv2D: Sendable {
@@ -74,7 +73,7 @@ public struct DepthwiseConv2D: Sendable {
         nonisolated(unsafe) let src = input
         weights.withUnsafeBufferPointer { w in
             nonisolated(unsafe) let wp = w.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
+            parallelTasks(parts, workers: parts) { part, _ in
                 let mine = scratch + part * layout.scratchFloats
                 for p in (planes * part / parts)..<(planes * (part + 1) / parts) {
                     let c = p / batch

@@ -5,7 +5,6 @@
 // with 16 multiplies per tile instead of 36 (2.25× fewer flops than im2col). The filter transform U runs
 // once at load; the input and output transforms are vectorised across a row of tiles. Rounding error
 // grows only slightly (the transform matrices hold 0, ±1 and ±½).
-import Dispatch
 
 /// Transforms and tiling of F(2×2, 3×3); `Conv2D` uses it for eligible layers.
 enum WinogradF2x3 {
@@ -109,7 +108,7 @@ enum WinogradF2x3 {
         nonisolated(unsafe) let vs = v
         nonisolated(unsafe) let src = input
         nonisolated(unsafe) let sc = scratch
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        parallelTasks(parts, workers: parts) { part, _ in
             let y = sc + part * scratchPerThread  // (4, padded)
             let zeros = y + 4 * padded            // (width)
             y.update(repeating: 0, count: 4 * padded)
@@ -178,7 +177,7 @@ enum WinogradF2x3 {
         nonisolated(unsafe) let sc = scratch
         bias.withUnsafeBufferPointer { biasBuffer in
             nonisolated(unsafe) let bp = biasBuffer.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
+            parallelTasks(parts, workers: parts) { part, _ in
                 let xiStride = channels * t
                 let y00 = sc + part * scratchPerThread, y01 = y00 + tw, y10 = y01 + tw, y11 = y10 + tw
                 for co in (channels * part / parts)..<(channels * (part + 1) / parts) {
