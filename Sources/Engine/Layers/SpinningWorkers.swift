@@ -1,9 +1,10 @@
 // The helper threads behind `parallelTasks`: one per extra core, started once, which spin for a short while
 // after each parallel section before they park. A forward pass is hundreds of parallel sections a few
-// hundred microseconds apart; Dispatch's workers park at once after each, and on this VM an idle vCPU is
-// halted and the host lets it run slower for the next ~100 ms (measured: a WRN50-2 batch-1 pass 0.5 s after
-// the last took 155 ms, right after the last 130 ms; 100 ms of busy-waiting on both cores before it, 135 ms).
-// OpenBLAS, OpenMP (PyTorch) and onnxruntime all spin between sections for the same reason.
+// hundred microseconds apart; Dispatch's workers park at once after each, and on this VM cores that keep
+// going idle run slower (measured with Dispatch: a WRN50-2 batch-1 pass 0.5 s after the last took 150–160 ms,
+// right after the last 127–131 ms, and after 100 ms of busy-waiting on both cores 135 ms; with these helpers
+// WRN50-2 went from 1.08–1.27× PyTorch's speed at batch 1 to 1.39–1.46×, docs/BENCHMARKS.md). OpenBLAS,
+// OpenMP (PyTorch) and onnxruntime all spin between sections too.
 import Foundation
 import Synchronization
 
