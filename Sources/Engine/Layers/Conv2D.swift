@@ -140,8 +140,7 @@ public struct Conv2D: Sendable {
         nonisolated(unsafe) let dst = columns
         nonisolated(unsafe) let src = input
         parallelTasks(parts, workers: parts) { part, _ in
-            let lo = channels * part / parts, hi = channels * (part + 1) / parts
-            for ci in lo..<hi {
+            for ci in rowBlock(part, of: parts, rows: channels) {
                 for ky in 0..<k {
                     for kx in 0..<k {
                         let valid = g.validColumns(kx: kx)

@@ -75,7 +75,7 @@ public struct DepthwiseConv2D: Sendable {
             nonisolated(unsafe) let wp = w.baseAddress!
             parallelTasks(parts, workers: parts) { part, _ in
                 let mine = scratch + part * layout.scratchFloats
-                for p in (planes * part / parts)..<(planes * (part + 1) / parts) {
+                for p in rowBlock(part, of: parts, rows: planes) {
                     let c = p / batch
                     Self.plane(
                         dst + p * g.outHeight * g.outWidth, src + p * height * width,

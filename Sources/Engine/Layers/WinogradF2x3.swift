@@ -114,7 +114,7 @@ enum WinogradF2x3 {
             y.update(repeating: 0, count: 4 * padded)
             zeros.update(repeating: 0, count: width)
             let xiStride = channels * t
-            for ch in (channels * part / parts)..<(channels * (part + 1) / parts) {
+            for ch in rowBlock(part, of: parts, rows: channels) {
                 for (i, r) in rows.enumerated() {
                     let b = r / tilesH, ty = r % tilesH
                     let plane = src + (ch * batch + b) * height * width
@@ -180,7 +180,7 @@ enum WinogradF2x3 {
             parallelTasks(parts, workers: parts) { part, _ in
                 let xiStride = channels * t
                 let y00 = sc + part * scratchPerThread, y01 = y00 + tw, y10 = y01 + tw, y11 = y10 + tw
-                for co in (channels * part / parts)..<(channels * (part + 1) / parts) {
+                for co in rowBlock(part, of: parts, rows: channels) {
                     let bv = bp[co]
                     for (i, r) in rows.enumerated() {
                         let b = r / tilesH, ty = r % tilesH
