@@ -364,7 +364,7 @@ struct JobsAPI: Sendable {
             // asks for anyway; its worker, if any, is told to stop), then try once more.
             queue.cancel(id)
             let files = (try? store.images(jobID: id).map(\.image.storedPath)) ?? []
-            for file in files { _ = try? System.unlink(config.imagesDirectory + "/" + file) }
+            removeImageFiles(files)
             serviceLog("job \(id): the disk is full; removed its \(files.count) image files to make room for deleting it")
             do {
                 try removeJob(id)
@@ -387,8 +387,13 @@ struct JobsAPI: Sendable {
         _ = try store.cancel(id: id)
         queue.cancel(id)
         guard let files = try store.delete(id: id) else { throw APIError.notFound("no job \(JSONString.quoted(id))") }
-        for file in files { _ = try? System.unlink(config.imagesDirectory + "/" + file) }
+        removeImageFiles(files)
         serviceLog("job \(id) deleted (\(files.count) images removed)")
+    }
+
+    /// Unlinks stored image files (names relative to the images directory); one already gone is no error.
+    private func removeImageFiles(_ files: [String]) {
+        for file in files { _ = try? System.unlink(config.imagesDirectory + "/" + file) }
     }
 
     private func clusters(_ id: String) throws(APIError) -> HTTPServerResponse {
