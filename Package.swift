@@ -31,7 +31,11 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // SHA-256 blocks on the SHA-NI instructions (checked at run time; the Swift SHA256 is the fallback).
         .target(name: "CSHA256", path: "Sources/CSHA256"),
-        .target(name: "Engine", dependencies: ["CBLAS", "CPNG", "CJPEG"], path: "Sources/Engine", swiftSettings: engineSettings),
+        // AVX-512 twins of the engine's own loops, each function compiled for AVX-512 by its own target
+        // attribute and called only where CPUID reports it (Engine/Layers/VectorKernels.swift). -O3 in debug
+        // builds too: `swift test` runs the backbones through them.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CPNG", "CJPEG", "CKernels"], path: "Sources/Engine", swiftSettings: engineSettings),
         .executableTarget(
             name: "Server",
             dependencies: ["Engine", "CSQLite", "CLinux", "CSHA256", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -1,4 +1,5 @@
-// One peer process (tools/bench_peers.py) for one (model, batch, size): started with `python3`, it prints one
+// One peer process (tools/bench_peers.py) for one (model, batch, size): started with `$PYTHON` (default `python3`;
+// `make bench-backbones` points it at the virtual environment that holds torch and onnxruntime), it prints one
 // JSON object per line; the benchmark sends `time R`, `check`, then `quit` and reads its VmHWM.
 import Foundation
 
@@ -10,7 +11,7 @@ final class Peer {
 
     init(script: URL, model: String, batch: Int, size: Int, extra: [String]) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, model, String(batch), String(size)] + extra
+        process.arguments = [ProcessInfo.processInfo.environment["PYTHON"] ?? "python3", script.path, model, String(batch), String(size)] + extra
         process.standardInput = input
         process.standardOutput = output
         try process.run()

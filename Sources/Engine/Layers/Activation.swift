@@ -8,6 +8,15 @@ public enum Activation: Sendable, Equatable {
     /// min(max(x, 0), 6) — EfficientNet-Lite's only activation.
     case relu6
 
+    /// The code CKernels' kernels take (AC_IDENTITY, AC_RELU, AC_RELU6 in CKernels.h).
+    var code: Int32 {
+        switch self {
+        case .identity: 0
+        case .relu: 1
+        case .relu6: 2
+        }
+    }
+
     /// `row[i] = act(row[i] + bias)` for `i` in `0..<count`.
     @inline(__always)
     func apply(_ row: UnsafeMutablePointer<Float>, count: Int, bias: Float) {

@@ -4,6 +4,8 @@
 // after which every filter tap is one long contiguous multiply-add over a "wide" output grid whose rows
 // are as long as a phase row: out[i] += w · phase[i + offset]. The few extra columns per row are dropped when
 // bias and activation are applied. Loops stay long (no per-row bounds) even on 14×14 planes and vectorise.
+// On AVX-512 CPUs the tap passes run in CKernels (`ac_depthwise_accumulate_avx512`, bit for bit the same).
+import CKernels
 
 /// Depthwise k×k convolution with folded BatchNorm bias and a fused activation.
 public struct DepthwiseConv2D: Sendable {
@@ -87,11 +89,18 @@ public struct DepthwiseConv2D: Sendable {
     }
 
     /// wide[i] += Σ_j taps.j · q[i + j] for j < tapCount (1…5), i in 0..<count — one pass per filter row.
+    /// `avx512` picks the kernel.
     @inline(__always)
-    private static func accumulate(
+    static func accumulate(
         _ wide: UnsafeMutablePointer<Float>, _ q: UnsafePointer<Float>, count n: Int,
-        taps t: (Float, Float, Float, Float, Float), tapCount: Int
+        taps t: (Float, Float, Float, Float, Float), tapCount: Int, avx512: Bool = VectorKernels.avx512
     ) {
+        if avx512 {
+            withUnsafeBytes(of: t) { raw in
+                ac_depthwise_accumulate_avx512(wide, q, Int64(n), raw.baseAddress!.assumingMemoryBound(to: Float.self), Int32(tapCount))
+            }
+            return
+        }
         switch tapCount {
         case 1: for i in 0..<n { wide[i] += t.0 * q[i] }
         case 2: for i in 0..<n { wide[i] += t.0 * q[i] + t.1 * q[i + 1] }

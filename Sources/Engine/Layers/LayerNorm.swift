@@ -1,6 +1,8 @@
 // Layer normalisation over the last dimension: y = (x − mean)/√(var + eps)·γ + β per row, with the biased
 // variance as torch.nn.LayerNorm and the ONNX graph's ReduceMean/Pow/Sqrt chain compute it. Each row is
 // read from cache three times (mean, variance, output): two-pass variance, no E[x²] − E[x]² cancellation.
+// On AVX-512 CPUs `ac_layer_norm_avx512` (CKernels) runs the same three passes with 16-lane sums.
+import CKernels
 
 /// LayerNorm with learned scale and shift.
 struct LayerNorm {
@@ -17,9 +19,17 @@ struct LayerNorm {
         (self.weight, self.bias, self.eps) = (weight, bias, eps)
     }
 
-    /// out (R, C) ← LayerNorm(inp (R, C)). `out` may equal `inp`.
-    func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int) {
+    /// out (R, C) ← LayerNorm(inp (R, C)). `out` may equal `inp`. `avx512` picks the kernel.
+    func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, rows: Int, avx512: Bool = VectorKernels.avx512) {
         let c = channels
+        if avx512 {
+            weight.withUnsafeBufferPointer { w in
+                bias.withUnsafeBufferPointer { b in
+                    ac_layer_norm_avx512(out, inp, Int64(rows), Int64(c), w.baseAddress!, b.baseAddress!, eps)
+                }
+            }
+            return
+        }
         let invC = 1 / Float(c)
         weight.withUnsafeBufferPointer { wb in
             bias.withUnsafeBufferPointer { bb in

@@ -4,7 +4,9 @@
 //   M_ξ (Cout, T) = U_ξ (Cout, Cin) × V_ξ (Cin, T)      T = tiles of the batch
 // with 16 multiplies per tile instead of 36 (2.25× fewer flops than im2col). The filter transform U runs
 // once at load; the input and output transforms are vectorised across a row of tiles. Rounding error
-// grows only slightly (the transform matrices hold 0, ±1 and ±½).
+// grows only slightly (the transform matrices hold 0, ±1 and ±½). On AVX-512 CPUs the transforms' loops run
+// in CKernels (masked tails: at layer3's 7 tiles per row the 8-lane Swift loops ran scalar), bit for bit the same.
+import CKernels
 
 /// Transforms and tiling of F(2×2, 3×3); `Conv2D` uses it for eligible layers.
 enum WinogradF2x3 {
@@ -97,7 +99,8 @@ enum WinogradF2x3 {
     /// batch-1 profile.)
     static func inputTransform(
         _ v: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, channels: Int, batch: Int,
-        height: Int, width: Int, tileRows rows: Range<Int>, scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int
+        height: Int, width: Int, tileRows rows: Range<Int>, scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int,
+        avx512: Bool = VectorKernels.avx512
     ) {
         let tilesH = (height + 1) / 2, tw = (width + 1) / 2
         let t = rows.count * tw
@@ -124,19 +127,19 @@ enum WinogradF2x3 {
                     }
                     let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
                     // Y0 = d0 − d2, Y1 = d1 + d2, Y2 = d2 − d1, Y3 = d1 − d3 (columns 0 ..< width)
-                    combine(y + 1, d0, d2, -1, width)
-                    combine(y + padded + 1, d1, d2, 1, width)
-                    combine(y + 2 * padded + 1, d2, d1, -1, width)
-                    combine(y + 3 * padded + 1, d1, d3, -1, width)
+                    combine(y + 1, d0, d2, -1, width, avx512)
+                    combine(y + padded + 1, d1, d2, 1, width, avx512)
+                    combine(y + 2 * padded + 1, d2, d1, -1, width, avx512)
+                    combine(y + 3 * padded + 1, d1, d3, -1, width, avx512)
                     // V[4k + j] from Y_k: (c0 − c2, c1 + c2, c2 − c1, c1 − c3) with c_m = Y_k[2tx − 1 + m].
                     let dst = vs + ch * t + i * tw  // V_ξ for this tile row is dst + ξ·C·T
                     for k in 0..<4 {
                         let c = UnsafePointer(y + k * padded)  // c[2tx] is column 2tx − 1
                         let out = dst + 4 * k * xiStride
-                        combineEveryOther(out, c, c + 2, -1, tw)
-                        combineEveryOther(out + xiStride, c + 1, c + 2, 1, tw)
-                        combineEveryOther(out + 2 * xiStride, c + 2, c + 1, -1, tw)
-                        combineEveryOther(out + 3 * xiStride, c + 1, c + 3, -1, tw)
+                        combineEveryOther(out, c, c + 2, -1, tw, avx512)
+                        combineEveryOther(out + xiStride, c + 1, c + 2, 1, tw, avx512)
+                        combineEveryOther(out + 2 * xiStride, c + 2, c + 1, -1, tw, avx512)
+                        combineEveryOther(out + 3 * xiStride, c + 1, c + 3, -1, tw, avx512)
                     }
                 }
             }
@@ -146,8 +149,10 @@ enum WinogradF2x3 {
     /// dst[i] = a[2i] + sign·b[2i] for i < n, sign ±1.
     @inline(__always)
     private static func combineEveryOther(
-        _ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ sign: Float, _ n: Int
+        _ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ sign: Float, _ n: Int,
+        _ avx512: Bool
     ) {
+        if avx512 { return ac_combine_every_other_avx512(dst, a, b, sign, Int64(n)) }
         for i in 0..<n { dst[i] = a[2 * i] + sign * b[2 * i] }
     }
 
@@ -156,8 +161,10 @@ enum WinogradF2x3 {
     /// rows (and reading more) stayed scalar.
     @inline(__always)
     private static func combine(
-        _ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ sign: Float, _ n: Int
+        _ dst: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ sign: Float, _ n: Int,
+        _ avx512: Bool
     ) {
+        if avx512 { return ac_combine_avx512(dst, a, b, sign, Int64(n)) }
         for i in 0..<n { dst[i] = a[i] + sign * b[i] }
     }
 
@@ -167,7 +174,7 @@ enum WinogradF2x3 {
     static func outputTransform(
         _ out: UnsafeMutablePointer<Float>, _ m: UnsafePointer<Float>, bias: [Float], activation: Activation,
         accumulate: Bool, channels: Int, batch: Int, height: Int, width: Int, tileRows rows: Range<Int>,
-        scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int
+        scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int, avx512: Bool = VectorKernels.avx512
     ) {
         let tilesH = (height + 1) / 2, tw = (width + 1) / 2
         let t = rows.count * tw
@@ -185,6 +192,13 @@ enum WinogradF2x3 {
                     for (i, r) in rows.enumerated() {
                         let b = r / tilesH, ty = r % tilesH
                         let src = ms + co * t + i * tw  // M_ξ for this tile row: src + ξ·C·T
+                        let plane = dst + (co * batch + b) * height * width
+                        if avx512 {
+                            ac_winograd_output_row_avx512(
+                                plane + 2 * ty * width, 2 * ty + 1 < height ? plane + (2 * ty + 1) * width : nil,
+                                src, Int64(xiStride), Int64(tw), Int64(width), bv, activation.code, accumulate ? 1 : 0)
+                            continue
+                        }
                         func mrow(_ xi: Int) -> UnsafePointer<Float> { src + xi * xiStride }
                         let (m0, m1, m2, m3) = (mrow(0), mrow(1), mrow(2), mrow(3))
                         let (m4, m5, m6, m7) = (mrow(4), mrow(5), mrow(6), mrow(7))
@@ -201,7 +215,6 @@ enum WinogradF2x3 {
                             y10[tx] = s10 + s11 + s12 + bv
                             y11[tx] = s11 - s12 - s13 + bv
                         }
-                        let plane = dst + (co * batch + b) * height * width
                         interleave(plane + 2 * ty * width, y00, y01, width: width, activation: activation, accumulate: accumulate)
                         if 2 * ty + 1 < height {
                             interleave(plane + (2 * ty + 1) * width, y10, y11, width: width, activation: activation, accumulate: accumulate)

@@ -5,7 +5,9 @@
 // default) plus the squared norms (N·P Floats), the running sums (N·P Doubles) and P Floats of minima.
 
 // The minima use `replace(with:where:)`: measured at 0.5 ns per tile element, where `pointwiseMin`
-// (not lowered to a vector min by Swift 6.3) took 3.5 ns — a fifth of the GEMM's time.
+// (not lowered to a vector min by Swift 6.3) took 3.5 ns — a fifth of the GEMM's time. On AVX-512 CPUs both
+// reductions run in CKernels (16 lanes, the same minima bit for bit).
+import CKernels
 
 /// Where an exact unsupervised search stands: every pair (i, j) with i < `nextImage` is done, and `sums`
 /// (N, P) holds their nearest-patch distances summed per patch.
@@ -213,9 +215,12 @@ public enum NearestPatchDistances {
         return norms
     }
 
-    /// min over n of (g[n] + add[n]).
+    /// min over n of (g[n] + add[n]). `avx512` picks the kernel.
     @inline(__always)
-    static func rowMinimum(_ g: UnsafePointer<Float>, plus add: UnsafePointer<Float>, count: Int) -> Float {
+    static func rowMinimum(
+        _ g: UnsafePointer<Float>, plus add: UnsafePointer<Float>, count: Int, avx512: Bool = VectorKernels.avx512
+    ) -> Float {
+        if avx512 { return ac_row_minimum_avx512(g, add, Int64(count)) }
         var best = SIMD8<Float>(repeating: .infinity)
         var k = 0
         while k + 8 <= count {
@@ -230,14 +235,18 @@ public enum NearestPatchDistances {
     }
 
     /// One P×P block of a tile, holding −2·z_i·z_jᵀ: adds √(row minimum) to i's sums and
-    /// √(column minimum) to j's sums, in a single pass over the block.
+    /// √(column minimum) to j's sums, in a single pass over the block. `avx512` picks the kernel.
     @inline(__always)
     static func reducePair(
         tile: UnsafePointer<Float>, ldt: Int, patches p: Int,
         rowNorms: UnsafePointer<Float>, columnNorms: UnsafePointer<Float>,
         rowSums: UnsafeMutablePointer<Double>, columnSums: UnsafeMutablePointer<Double>,
-        columnMinima: UnsafeMutablePointer<Float>
+        columnMinima: UnsafeMutablePointer<Float>, avx512: Bool = VectorKernels.avx512
     ) {
+        if avx512 {
+            ac_reduce_pair_avx512(tile, Int64(ldt), Int64(p), rowNorms, columnNorms, rowSums, columnSums, columnMinima)
+            return
+        }
         for k in 0..<p { columnMinima[k] = .infinity }
         for m in 0..<p {
             let g = tile + m * ldt

@@ -1,0 +1,19 @@
+// Which implementation of the engine's own hot loops runs: the AVX-512 kernels in Sources/CKernels (C with
+// intrinsics, compiled for AVX-512 function by function) when the CPU and the OS support AVX-512, else the
+// Swift loops, compiled for Haswell (AVX2/FMA, Package.swift). Decided once per process from CPUID; the
+// environment variable AC_VECTOR_KERNELS=avx2 forces the Swift loops on an AVX-512 CPU, so that both can be
+// measured on one machine. Each call site keeps its Swift loop as the twin (tests: AVX512KernelTests).
+import CKernels
+import Foundation
+
+/// The instruction set of the engine's own vector loops.
+public enum VectorKernels {
+    /// Whether this CPU can run the AVX-512 kernels (CPUID and XCR0), whatever AC_VECTOR_KERNELS says.
+    public static let cpuHasAVX512 = ac_cpu_has_avx512() != 0
+
+    /// Whether the AVX-512 kernels run in this process.
+    public static let avx512 = cpuHasAVX512 && ProcessInfo.processInfo.environment["AC_VECTOR_KERNELS"] != "avx2"
+
+    /// "avx512" or "avx2", for reports (--version, /healthz, /metrics, benchmarks).
+    public static var name: String { avx512 ? "avx512" : "avx2" }
+}
