@@ -18,7 +18,7 @@ export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Haswell}"
 
 ALL=(http multipart tar png jpeg npy safetensors options)
 OUT=.build-fuzz
-C_MODULES=(-I Sources/CBLAS -I Sources/CPNG -I Sources/CJPEG)
+C_MODULES=(-I Sources/CBLAS -I Sources/CPNG -I Sources/CJPEG -I Sources/CKernels/include)
 
 # The files compiled into each harness: the harness, its support files, and the Server sources it reaches.
 harness_sources() {
@@ -60,9 +60,13 @@ up_to_date() {
 build_engine() {
     local engine_sources
     engine_sources=$(find Sources/Engine -name '*.swift' | sort)
-    up_to_date "$OUT/engine/libEngine.a" $engine_sources && return
+    up_to_date "$OUT/engine/libEngine.a" $engine_sources Sources/CKernels/avx512.c && return
     echo "building Engine (instrumented static library, about 2 minutes)"
     mkdir -p "$OUT/engine"
+    # The AVX-512 kernels (Sources/CKernels), linked beside Engine as in the SwiftPM build.
+    clang -O3 -c Sources/CKernels/avx512.c -I Sources/CKernels/include -o "$OUT/engine/CKernels.o"
+    rm -f "$OUT/engine/libCKernels.a"
+    ar rcs "$OUT/engine/libCKernels.a" "$OUT/engine/CKernels.o"
     swiftc -emit-library -static -emit-module -module-name Engine -parse-as-library -O \
         -sanitize=fuzzer,address "${C_MODULES[@]}" $engine_sources \
         -o "$OUT/engine/libEngine.a" -emit-module-path "$OUT/engine/Engine.swiftmodule"
@@ -74,7 +78,7 @@ build_harness() {
     up_to_date "$OUT/fuzz-$name" $sources "$OUT/engine/libEngine.a" && return
     echo "building fuzz-$name"
     swiftc -sanitize=fuzzer,address -parse-as-library -O -use-ld=lld -module-name Fuzz \
-        -I "$OUT/engine" "${C_MODULES[@]}" $sources -L "$OUT/engine" -lEngine -lopenblas -lpng -ljpeg \
+        -I "$OUT/engine" "${C_MODULES[@]}" $sources -L "$OUT/engine" -lEngine -lCKernels -lopenblas -lpng -ljpeg \
         -o "$OUT/fuzz-$name"
 }
 
