@@ -4,7 +4,8 @@
 // of P (N×N). Maximum, exponent and sum are separate loops so that the exponent loop, free of a loop-carried
 // sum, vectorises (a fused exponent-and-sum loop measured 10 % slower on the whole DINOv2 pass). Runs on the
 // calling thread: attention already splits its rows between the cores. On AVX-512 CPUs the first half runs in
-// CKernels (`ac_softmax_exponentiate_avx512`: the same exponentials, sums in another order).
+// CKernels (`ac_softmax_exponentiate_avx512`: the same exponentials, sums in another order, and the sum taken in
+// the exponent's pass — not measured against separate passes there).
 import CKernels
 
 /// Softmax over each row of a row-major matrix.

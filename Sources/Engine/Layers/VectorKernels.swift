@@ -14,6 +14,6 @@ public enum VectorKernels {
     /// Whether the AVX-512 kernels run in this process.
     public static let avx512 = cpuHasAVX512 && ProcessInfo.processInfo.environment["AC_VECTOR_KERNELS"] != "avx2"
 
-    /// "avx512" or "avx2", for reports (--version, /healthz, /metrics, benchmarks).
+    /// "avx512" or "avx2", for reports (BackboneBenchmarks' header line).
     public static var name: String { avx512 ? "avx512" : "avx2" }
 }
