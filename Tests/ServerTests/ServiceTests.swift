@@ -73,6 +73,20 @@ final class ServiceTests: XCTestCase {
         }
         let rateLine = metricsText.bodyText.split(separator: "\n").first { $0.hasPrefix("ac_estimate_sgemm_flops ") }
         XCTAssertGreaterThan(Double(rateLine?.split(separator: " ").last ?? "") ?? 0, 1e9, "no sgemm rate in /metrics")
+        let blas = BLASStatus.current.report
+        XCTAssert(metricsText.bodyText.contains(
+            "ac_blas_info{version=\"\(blas.version)\",kernels=\"\(blas.coreName)\",openblas_coretype=\"\(blas.coreTypeVariable ?? "")\",check=\"passed\"} 1\n"),
+            metricsText.bodyText)
+
+        // /healthz names the BLAS, its kernels and the check's result.
+        let health = try TestService.object(try service.request("GET", "/healthz"))
+        XCTAssertEqual(health["status"] as? String, "ok")
+        let healthBLAS = health["blas"] as? [String: Any]
+        XCTAssertEqual(healthBLAS?["version"] as? String, blas.version)
+        XCTAssertEqual(healthBLAS?["kernels"] as? String, blas.coreName)
+        XCTAssertEqual(healthBLAS?["check"] as? String, "passed")
+        XCTAssertEqual(healthBLAS?["openblas_coretype"] as? String, ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])
+        XCTAssertGreaterThan(healthBLAS?["sgemm_gflops"] as? Double ?? 0, 1)
 
         // DELETE removes the job, its results and its files.
         XCTAssertEqual(service.storedImages.count, 6)

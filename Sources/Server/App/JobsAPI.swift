@@ -20,6 +20,8 @@ struct JobsAPI: Sendable {
     let jobMetrics: JobMetrics
     /// This machine's sgemm rate for cost estimates: measured at start, then following finished jobs.
     let machineRate: MachineRate
+    /// The start-up BLAS check and sgemm rate, for /healthz and /metrics.
+    let blas: BLASStatus
     /// The HTTP server's counters, for /metrics (the server is created after the API).
     let httpMetrics: @Sendable () -> HTTPServerMetrics.Snapshot
 
@@ -105,7 +107,7 @@ struct JobsAPI: Sendable {
         let method = request.method == .head ? .get : request.method
         guard allowedMethods(route).contains(method) else { throw methodNotAllowed(request.method, components) }
         switch (route, method) {
-        case (.health, _): return json("{\"status\": \"ok\"}")
+        case (.health, _): return json(health())
         case (.metrics, _): return try metrics()
         case (.backbones, _): return json(backbones())
         case (.jobs, .post): return try createJob(request)
@@ -422,11 +424,23 @@ struct JobsAPI: Sendable {
         return "{\"backbones\": [" + entries.joined(separator: ", ") + "]}"
     }
 
+    private struct Health: Encodable {
+        let status = "ok"
+        let blas: BLASStatus.Health
+    }
+
+    private func health() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding two strings and numbers cannot fail.
+        return String(decoding: try! encoder.encode(Health(blas: blas.health)), as: UTF8.self)
+    }
+
     private func metrics() throws(APIError) -> HTTPServerResponse {
         let counts: [JobStatus: Int]
         do { counts = try store.statusCounts() } catch { throw APIError(500, "storage_error", "counting jobs: \(error)") }
         let text = MetricsText.render(jobs: counts, waiting: queue.waitingCount, job: jobMetrics.snapshot, http: httpMetrics(),
-                                      estimateRate: machineRate.current)
+                                      estimateRate: machineRate.current, blas: blas)
         return .response(HTTPResponse(status: 200, headers: ["Content-Type": MetricsText.contentType], body: Array(text.utf8)))
     }
 }

@@ -7,7 +7,7 @@ enum MetricsText {
 
     static func render(
         jobs: [JobStatus: Int], waiting: Int, job: JobMetrics.Snapshot, http: HTTPServerMetrics.Snapshot,
-        estimateRate: Double
+        estimateRate: Double, blas: BLASStatus
     ) -> String {
         var out = ""
         func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
@@ -29,6 +29,14 @@ enum MetricsText {
         family("ac_estimate_sgemm_flops", "gauge",
                "The sgemm rate (flop/s) cost estimates use: measured at start, then following finished jobs.",
                [("", String(Int(estimateRate.rounded())))])
+        let r = blas.report
+        family("ac_blas_info", "gauge",
+               "The BLAS library, the kernel set it picked, OPENBLAS_CORETYPE and the start-up check's result (always 1).",
+               [("{version=\"\(r.version)\",kernels=\"\(r.coreName)\",openblas_coretype=\"\(r.coreTypeVariable ?? "")\",check=\"\(r.passed ? "passed" : "failed")\"}", "1")])
+        family("ac_blas_check_worst_error_ratio", "gauge",
+               "The start-up check's largest error relative to its bound (below 1 passes).", [("", String(r.worstRatio))])
+        family("ac_blas_sgemm_flops", "gauge", "The sgemm rate (flop/s, 768³) measured at start.",
+               [("", String(Int(blas.sgemmRate.rounded())))])
         family("ac_http_responses_total", "counter", "HTTP responses sent, by status.",
                http.responsesByStatus.keys.sorted().map { ("{status=\"\($0)\"}", String(http.responsesByStatus[$0]!)) })
         family("ac_http_connections_open", "gauge", "Open HTTP connections.", [("", String(http.openConnections))])

@@ -16,7 +16,8 @@ final class Service: Sendable {
     /// Opens (or creates) the data directory and the database; nothing listens yet.
     /// - Throws: `ConfigError` for a config that cannot work (unknown default backbone, unreadable registry),
     ///   or the store's error.
-    init(config: ServerConfig) throws {
+    /// `blas`: the start-up check; a failed one stops the service here (tests pass a deliberately failed one).
+    init(config: ServerConfig, blas: BLASStatus = .current) throws {
         self.config = config
         let registry: BackboneRegistry
         do { registry = try BackboneRegistry.load(from: URL(fileURLWithPath: config.registryPath)) } catch {
@@ -61,16 +62,16 @@ final class Service: Sendable {
             log: { serviceLog($0) })
         runner.checkpointsDirectory = config.checkpointsDirectory
         runner.searchCheckpointSeconds = Double(config.searchCheckpointSeconds)
-        let rate = BLAS.measureSgemmRate()
-        serviceLog(String(format: "sgemm rate %.0f GFLOP/s (for cost estimates; finished jobs refine it)", rate / 1e9))
-        let machineRate = MachineRate(measured: rate)
+        serviceLog(blas.summary)
+        try blas.requirePassed()
+        let machineRate = MachineRate(measured: blas.sgemmRate)  // for cost estimates; finished jobs refine it
         runner.machineRate = machineRate
         queue = JobQueue(workers: config.workers, capacity: config.queueLimit) { [runner] id, flag in
             runner.run(id: id, cancellation: flag)
         }
         let httpMetrics = HTTPServerMetrics()
         api = JobsAPI(config: config, registry: registry, store: store, queue: queue, jobMetrics: jobMetrics,
-                      machineRate: machineRate, httpMetrics: { httpMetrics.snapshot })
+                      machineRate: machineRate, blas: blas, httpMetrics: { httpMetrics.snapshot })
         var http = HTTPServerConfiguration()
         http.host = config.host
         http.port = config.port

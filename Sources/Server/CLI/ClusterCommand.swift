@@ -98,6 +98,7 @@ struct ClusterRun {
         if let text = options.clusters, ClusterCount(argument: text) == nil {
             throw CLIError("--clusters must be a positive integer or 'auto' (got '\(text)')")
         }
+        try requireCorrectBLAS()
         let batch = exists && isDirectory.boolValue ? try loadImages() : try loadEmbeddings()
         return try cluster(batch, mode: mode, tau: options.tau ?? batch.defaultTau?.value(for: mode) ?? 2)
     }
@@ -245,7 +246,7 @@ struct ClusterRun {
             if sized { throw CLIError("--references and --projection go with --search scalable, not auto") }
             guard mode == .unsupervised else { return .exact }
             return NeighbourSearch.choose(
-                images: n, patches: p, dimensions: d, rate: BLAS.measureSgemmRate(), budget: o.timeBudget, seed: o.seed)
+                images: n, patches: p, dimensions: d, rate: BLASStatus.current.sgemmRate, budget: o.timeBudget, seed: o.seed)
         case let other:
             throw CLIError("--search must be exact, auto or scalable (got '\(other)')")
         }
@@ -263,6 +264,11 @@ struct ClusterRun {
 }
 
 /// A one-line command-line error.
+/// The start-up BLAS check (BLASStatus) as a command's error: every command that computes calls this first.
+func requireCorrectBLAS() throws(CLIError) {
+    do { try BLASStatus.current.requirePassed() } catch { throw CLIError(error.description) }
+}
+
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }

@@ -56,6 +56,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         let settings = try self.settings(command: Self.shellCommand(CommandLine.arguments))
+        try requireCorrectBLAS()
         let log = ProgressLog()
         let start = Date()
         let runner = SweepRunner(settings: settings, log: log)
