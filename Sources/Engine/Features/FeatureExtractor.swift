@@ -48,6 +48,9 @@ public final class FeatureExtractor {
             let embedder = embedder!
             patches = embedder.patches
             dimensions = embedder.targetDimension
+            // The whole Z at once when its size is first known: growing it batch by batch copied and
+            // page-faulted ~2× its size (16 % of an 83-image EfficientNet-Lite0 run in `perf`).
+            if start == 0 { z.reserveCapacity(images.count * patches * dimensions) }
             let offset = z.count
             z.append(contentsOf: repeatElement(0, count: urls.count * patches * dimensions))
             let failure = ErrorBox()
