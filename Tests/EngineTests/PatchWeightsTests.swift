@@ -95,6 +95,45 @@ final class PatchWeightsTests: XCTestCase {
         }
     }
 
+    /// The minima after each GEMM split over threads (row halves and column halves where no image is both a
+    /// row and a column of the tile) give the one-thread scores bit for bit, on both kernel sets, at
+    /// shapes with conflicting first tiles, several column blocks, odd P and one image per row block.
+    func testParallelReductionEqualsTheSerialOneBitForBit() throws {
+        var rng = SeededGenerator(seed: 43)
+        for (n, p, d, tileFloats) in [(20, 300, 8, 300 * 300 * 12), (9, 37, 5, 37 * 37 * 4), (5, 1100, 3, 1100 * 1100),
+                                      (30, 57, 4, 57 * 57 * 40)] {
+            let z = randomBatch(&rng, n: n, p: p, d: d)
+            let serial = NearestPatchDistances.meanOverOtherImages(z, tileFloats: tileFloats, reductionWorkers: 1)
+            for workers in [2, 3] {
+                let parallel = NearestPatchDistances.meanOverOtherImages(z, tileFloats: tileFloats, reductionWorkers: workers)
+                XCTAssertEqual(parallel, serial, "N \(n), P \(p), \(workers) workers")
+            }
+        }
+        // The row and column halves against the fused pass, on the Swift loops too (the AVX-512 ones are
+        // AVX512KernelTests' twins).
+        for avx512 in VectorKernels.cpuHasAVX512 ? [false, true] : [false] {
+            for p in [1, 7, 8, 9, 16, 17, 33, 100] {
+                let ldt = p + 2
+                let tile = (0..<(p * ldt)).map { _ in Float.random(in: -50...0, using: &rng) }
+                let rowNorms = (0..<p).map { _ in Float.random(in: 20...40, using: &rng) }
+                let columnNorms = (0..<p).map { _ in Float.random(in: 20...40, using: &rng) }
+                var rowA = [Double](repeating: 1, count: p), colA = rowA, rowB = rowA, colB = rowA
+                var scratch = [Float](repeating: 0, count: p)
+                NearestPatchDistances.reducePair(
+                    tile: tile, ldt: ldt, patches: p, rowNorms: rowNorms, columnNorms: columnNorms,
+                    rowSums: &rowA, columnSums: &colA, columnMinima: &scratch, avx512: avx512)
+                NearestPatchDistances.reduceRows(
+                    tile: tile, ldt: ldt, patches: p, rowNorms: rowNorms, columnNorms: columnNorms, rowSums: &rowB,
+                    avx512: avx512)
+                NearestPatchDistances.reduceColumns(
+                    tile: tile, ldt: ldt, patches: p, rowNorms: rowNorms, columnNorms: columnNorms, columnSums: &colB,
+                    columnMinima: &scratch, avx512: avx512)
+                XCTAssertEqual(rowB, rowA, "rows, P \(p), avx512 \(avx512)")
+                XCTAssertEqual(colB, colA, "columns, P \(p), avx512 \(avx512)")
+            }
+        }
+    }
+
     func testExactSearchResumedFromAnyCheckpointEqualsOneUninterruptedSearchBitForBit() throws {
         var rng = SeededGenerator(seed: 41)
         // P = 300 gives row blocks of 6 images: checkpoints after images 6, 12, 18 and 20 (the last, short).

@@ -6,7 +6,7 @@
 import Foundation
 
 /// Number of workers `parallelTasks` uses: one per active core.
-let parallelWorkerCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+@usableFromInline let parallelWorkerCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// Block `block` of `rows` split into `count` consecutive blocks whose sizes differ by at most one.
 func rowBlock(_ block: Int, of count: Int, rows: Int) -> Range<Int> {

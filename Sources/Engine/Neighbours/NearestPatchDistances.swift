@@ -60,10 +60,12 @@ public enum NearestPatchDistances {
     ///     the search continues from it and ends with the same scores, bit for bit, as one uninterrupted call.
     ///   - checkpoint: called after each block of rows with the state so far (hours-long searches survive
     ///     a restart this way).
+    ///   - reductionWorkers: threads for the minima after each GEMM (`reduceTile`); any count gives the
+    ///     same scores bit for bit.
     public static func meanOverOtherImages(
         _ z: PatchEmbeddings, tileFloats: Int = defaultTileFloats, progress: ((Double) -> Void)? = nil,
         shouldContinue: (() -> Bool)? = nil, resumingFrom: ExactSearchState? = nil,
-        checkpoint: ((ExactSearchState) -> Void)? = nil
+        checkpoint: ((ExactSearchState) -> Void)? = nil, reductionWorkers: Int = parallelWorkerCount
     ) -> [Float] {
         let n = z.images, p = z.patches, d = z.dimensions
         precondition(n >= 2, "the unsupervised mean needs at least two images")
@@ -71,7 +73,7 @@ public enum NearestPatchDistances {
         let rowImages = rowImages(images: n, patches: p)
         let colImages = max(1, tileFloats / (rowImages * p * p))
         var tile = [Float](repeating: 0, count: rowImages * p * colImages * p)  // (rowImages·P, colImages·P)
-        var columnMinima = [Float](repeating: 0, count: p)
+        var columnMinima = [Float](repeating: 0, count: max(1, reductionWorkers) * p)  // P per worker
         var sums = [Double](repeating: 0, count: n * p)  // (N, P): Σ_j min_n d
         var firstRow = 0
         if let resumingFrom {
@@ -102,17 +104,11 @@ public enum NearestPatchDistances {
                                         a: zb.baseAddress! + i0 * p * d, lda: d,
                                         b: zb.baseAddress! + j0 * p * d, ldb: d,
                                         beta: 0, c: tb.baseAddress!, ldc: cols)
-                                    for i in i0..<i1 {
-                                        for j in stride(from: max(j0, i + 1), to: j1, by: 1) {
-                                            reducePair(
-                                                tile: tb.baseAddress! + (i - i0) * p * cols + (j - j0) * p, ldt: cols,
-                                                patches: p, rowNorms: nb.baseAddress! + i * p,
-                                                columnNorms: nb.baseAddress! + j * p,
-                                                rowSums: sb.baseAddress! + i * p, columnSums: sb.baseAddress! + j * p,
-                                                columnMinima: cb.baseAddress!)
-                                            pairsDone += 1
-                                        }
-                                    }
+                                    reduceTile(
+                                        tb.baseAddress!, columns: cols, images: i0, i1, against: j0, j1, patches: p,
+                                        norms: nb.baseAddress!, sums: sb.baseAddress!, columnMinima: cb.baseAddress!,
+                                        workers: reductionWorkers)
+                                    for i in i0..<i1 { pairsDone += max(0, j1 - max(j0, i + 1)) }
                                     progress?(Double(pairsDone) / totalPairs)
                                     if let shouldContinue, !shouldContinue() { return }
                                 }
@@ -131,7 +127,7 @@ public enum NearestPatchDistances {
 
     /// Images per block of rows of `meanOverOtherImages`: enough for ≥ 512 GEMM rows (the column block is
     /// what the tile budget leaves). Checkpoints fall at the ends of these blocks.
-    static func rowImages(images n: Int, patches p: Int) -> Int { max(1, min(n - 1, 2048 / p)) }
+    public static func rowImages(images n: Int, patches p: Int) -> Int { max(1, min(n - 1, 2048 / p)) }
 
     /// s[i, m] = min over every patch r of every reference image of ‖z[i, m] − r‖.
     /// - Parameters:
@@ -276,6 +272,97 @@ public enum NearestPatchDistances {
         }
         for k in 0..<p {
             columnSums[k] += Double(max(0, columnMinima[k] + columnNorms[k]).squareRoot())
+        }
+    }
+
+    /// The row half of `reducePair`: rowSums[m] += √max(0, min_k(tile[m][k] + columnNorms[k]) + rowNorms[m]).
+    /// A minimum does not depend on the order it is taken in, so the sums equal reducePair's bit for bit.
+    @inline(__always)
+    static func reduceRows(
+        tile: UnsafePointer<Float>, ldt: Int, patches p: Int,
+        rowNorms: UnsafePointer<Float>, columnNorms: UnsafePointer<Float>, rowSums: UnsafeMutablePointer<Double>,
+        avx512: Bool = VectorKernels.avx512
+    ) {
+        for m in 0..<p {
+            let rowMin = rowMinimum(tile + m * ldt, plus: columnNorms, count: p, avx512: avx512)
+            rowSums[m] += Double(max(0, rowMin + rowNorms[m]).squareRoot())
+        }
+    }
+
+    /// The column half of `reducePair`: columnSums[k] += √max(0, min_m(tile[m][k] + rowNorms[m]) +
+    /// columnNorms[k]), with the same operations; `columnMinima` is scratch of P Floats.
+    @inline(__always)
+    static func reduceColumns(
+        tile: UnsafePointer<Float>, ldt: Int, patches p: Int,
+        rowNorms: UnsafePointer<Float>, columnNorms: UnsafePointer<Float>, columnSums: UnsafeMutablePointer<Double>,
+        columnMinima: UnsafeMutablePointer<Float>, avx512: Bool = VectorKernels.avx512
+    ) {
+        if avx512 {
+            ac_column_minima_avx512(tile, Int64(ldt), Int64(p), rowNorms, columnMinima)
+        } else {
+            for k in 0..<p { columnMinima[k] = .infinity }
+            for m in 0..<p {
+                let g = tile + m * ldt
+                let a = rowNorms[m]
+                let aa = SIMD8<Float>(repeating: a)
+                var k = 0
+                while k + 8 <= p {
+                    let v = UnsafeRawPointer(g + k).loadUnaligned(as: SIMD8<Float>.self)
+                    var c = UnsafeRawPointer(columnMinima + k).loadUnaligned(as: SIMD8<Float>.self)
+                    let t = v + aa
+                    c.replace(with: t, where: t .< c)
+                    UnsafeMutableRawPointer(columnMinima + k).storeBytes(of: c, as: SIMD8<Float>.self)
+                    k += 8
+                }
+                while k < p {
+                    columnMinima[k] = min(columnMinima[k], g[k] + a)
+                    k += 1
+                }
+            }
+        }
+        for k in 0..<p {
+            columnSums[k] += Double(max(0, columnMinima[k] + columnNorms[k]).squareRoot())
+        }
+    }
+
+    /// The minima of one tile of `meanOverOtherImages`, images i0..<i1 × j0..<j1 (pairs with j > i only),
+    /// into `sums`. Where no image is both a row and a column of the tile (j0 ≥ i1), each row image's sums
+    /// and each column image's sums are one task's, so the row halves and column halves run on every core,
+    /// each sum still receiving its terms in the serial order: the result is bit-identical to the one-core
+    /// pass. (On one core the reduction after each two-core GEMM left a core idle: the search ran at
+    /// 68–81 % of the tile-shaped sgemm, docs/BENCHMARKS.md.) `columnMinima` holds P Floats per worker.
+    static func reduceTile(
+        _ tile: UnsafePointer<Float>, columns cols: Int, images i0: Int, _ i1: Int, against j0: Int, _ j1: Int,
+        patches p: Int, norms: UnsafePointer<Float>, sums: UnsafeMutablePointer<Double>,
+        columnMinima: UnsafeMutablePointer<Float>, workers: Int
+    ) {
+        if j0 < i1 || workers == 1 {
+            for i in i0..<i1 {
+                for j in stride(from: max(j0, i + 1), to: j1, by: 1) {
+                    reducePair(
+                        tile: tile + (i - i0) * p * cols + (j - j0) * p, ldt: cols, patches: p,
+                        rowNorms: norms + i * p, columnNorms: norms + j * p,
+                        rowSums: sums + i * p, columnSums: sums + j * p, columnMinima: columnMinima)
+                }
+            }
+            return
+        }
+        let rowTasks = i1 - i0
+        parallelTasks(rowTasks + (j1 - j0), workers: workers) { task, worker in
+            if task < rowTasks {
+                let i = i0 + task
+                for j in j0..<j1 {
+                    reduceRows(tile: tile + task * p * cols + (j - j0) * p, ldt: cols, patches: p,
+                               rowNorms: norms + i * p, columnNorms: norms + j * p, rowSums: sums + i * p)
+                }
+            } else {
+                let j = j0 + task - rowTasks
+                for i in i0..<i1 {
+                    reduceColumns(tile: tile + (i - i0) * p * cols + (j - j0) * p, ldt: cols, patches: p,
+                                  rowNorms: norms + i * p, columnNorms: norms + j * p, columnSums: sums + j * p,
+                                  columnMinima: columnMinima + worker * p)
+                }
+            }
         }
     }
 }
