@@ -175,6 +175,7 @@ func compare(_ ours: [Float], _ ref: [Float]) -> (maxDiff: Float, maxRef: Float)
     return (maxDiff, maxRef)
 }
 
+print("CPU: \(VectorKernels.cpuDescription)")
 print("BackboneBenchmarks — OpenBLAS: \(BLAS.configuration), \(BLAS.threads) threads; OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset"); engine vector kernels \(VectorKernels.name); \(ProcessInfo.processInfo.activeProcessorCount) cores; \(rounds) alternating rounds")
 let gemmBefore = sgemmRate()
 print(String(format: "cblas_sgemm 2048³ (start): best %.1f GFLOP/s, median %.1f", gemmBefore.best, gemmBefore.median))

@@ -62,6 +62,7 @@ func naiveMin(_ z: PatchEmbeddings, row: Int, bank: PatchEmbeddings, image j: In
     return best.squareRoot()
 }
 
+print("CPU: \(VectorKernels.cpuDescription)")
 print("OpenBLAS: \(BLAS.configuration); threads \(BLAS.threads); OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
 
 // 1. Unsupervised scores, at D = 1024 and (full runs) at D = 2048, the registry's CNN embeddings. The machine's

@@ -16,4 +16,22 @@ public enum VectorKernels {
 
     /// "avx512" or "avx2", for reports (BackboneBenchmarks' header line).
     public static var name: String { avx512 ? "avx512" : "avx2" }
+
+    /// The CPU as benchmark reports and `--version` name it: the model (/proc/cpuinfo's "model name", with
+    /// family and model numbers, since VMs often say only "AMD EPYC"), the logical CPUs and the AVX-512
+    /// flags the kernel reports, or "no AVX-512".
+    public static var cpuDescription: String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        var fields: [String: String] = [:]
+        for line in info.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            if fields[key] == nil { fields[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces) }
+        }
+        let flags = (fields["flags"] ?? "").split(separator: " ").filter { $0.hasPrefix("avx512") }.sorted()
+        let model = fields["model name"] ?? "unknown CPU"
+        return "\(model) (family \(fields["cpu family"] ?? "?"), model \(fields["model"] ?? "?")), "
+            + "\(ProcessInfo.processInfo.activeProcessorCount) logical CPUs, "
+            + (flags.isEmpty ? "no AVX-512" : "AVX-512: " + flags.joined(separator: " "))
+    }
 }

@@ -18,6 +18,7 @@ struct AnomalyClustering: ParsableCommand {
         guard version else { throw CleanExit.helpRequest(self) }
         let blas = BLASStatus.current
         print(Self.versionText)
+        print("CPU: \(VectorKernels.cpuDescription)")
         print("engine vector kernels: \(VectorKernels.name)")
         print("BLAS: \(blas.summary)")
         try requireCorrectBLAS()
