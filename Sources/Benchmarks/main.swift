@@ -99,6 +99,19 @@ for d in quick ? [1024] : [1024, 2048] {
     print(String(format: "  executed GEMM work  %.0f GFLOP/s  = %.0f%% of the tile-shaped sgemm, %.0f%% of 2048³", executed,
                  100 * executed / tile, 100 * executed / square))
     print(String(format: "  pair-equivalent     %.0f GFLOP/s  (every ordered image pair, as the reference computes it)", pairFlops / tUnsupervised / 1e9))
+    if d == 1024 && !quick {
+        // A/B in one run: the minima after each GEMM on one core (as before 5368ef8) and on every core, alternating.
+        var oneCore: [Double] = [], everyCore: [Double] = []
+        for _ in 0..<2 {
+            var t = now()
+            _ = NearestPatchDistances.meanOverOtherImages(z, reductionWorkers: 1)
+            oneCore.append(now() - t)
+            t = now()
+            _ = NearestPatchDistances.meanOverOtherImages(z)
+            everyCore.append(now() - t)
+        }
+        print(String(format: "  minima on one core / on every core, alternating: best %.2f / %.2f s", oneCore.min()!, everyCore.min()!))
+    }
     print(String(format: "  cblas_sgemm before → after: %d×%d×%d (the search's tile) %.0f → %.0f GFLOP/s;  2048³ %.0f → %.0f GFLOP/s",
                  tileM, tileN, d, tileBefore, tileAfter, squareBefore, squareAfter))
 }

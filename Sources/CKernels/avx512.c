@@ -177,20 +177,6 @@ AVX512 void ac_reduce_pair_avx512(
     for (int64_t k = 0; k < p; k++) column_sums[k] += root(column_minima[k] + column_norms[k]);
 }
 
-AVX512 void ac_column_minima_avx512(const float *tile, int64_t ldt, int64_t p, const float *row_norms, float *minima) {
-    for (int64_t k = 0; k < p; k++) minima[k] = INFINITY;
-    for (int64_t m = 0; m < p; m++) {
-        const float *g = tile + m * ldt;
-        const __m512 aa = _mm512_set1_ps(row_norms[m]);
-        for (int64_t k = 0; k < p; k += 16) {
-            __mmask16 lane = lanes(p - k);
-            __m512 v = _mm512_maskz_loadu_ps(lane, g + k);
-            __m512 c = _mm512_maskz_loadu_ps(lane, minima + k);
-            _mm512_mask_storeu_ps(minima + k, lane, _mm512_min_ps(_mm512_add_ps(v, aa), c));
-        }
-    }
-}
-
 AVX512 void ac_combine_avx512(float *dst, const float *a, const float *b, float sign, int64_t n) {
     const __m512 sv = _mm512_set1_ps(sign);
     for (int64_t i = 0; i < n; i += 16) {
@@ -297,7 +283,6 @@ void ac_layer_norm_avx512(float *out, const float *in, int64_t rows, int64_t cha
 float ac_row_minimum_avx512(const float *g, const float *add, int64_t count) { abort(); }
 void ac_reduce_pair_avx512(const float *tile, int64_t ldt, int64_t p, const float *row_norms, const float *column_norms,
                            double *row_sums, double *column_sums, float *column_minima) { abort(); }
-void ac_column_minima_avx512(const float *tile, int64_t ldt, int64_t p, const float *row_norms, float *minima) { abort(); }
 void ac_combine_avx512(float *dst, const float *a, const float *b, float sign, int64_t n) { abort(); }
 void ac_combine_every_other_avx512(float *dst, const float *a, const float *b, float sign, int64_t n) { abort(); }
 void ac_winograd_output_row_avx512(float *row0, float *row1, const float *m, int64_t xi_stride, int64_t tiles, int64_t width,

@@ -39,10 +39,6 @@ void ac_reduce_pair_avx512(
     const float *tile, int64_t ldt, int64_t patches, const float *row_norms, const float *column_norms,
     double *row_sums, double *column_sums, float *column_minima);
 
-/// minima[k] = min over m < P of (tile[m][k] + row_norms[m]): the column half of ac_reduce_pair_avx512, the
-/// same operations (Engine's reduceColumns).
-void ac_column_minima_avx512(const float *tile, int64_t ldt, int64_t patches, const float *row_norms, float *minima);
-
 /// dst[i] = a[i] + sign·b[i] for i < n (Winograd input transform, vertical half).
 void ac_combine_avx512(float *dst, const float *a, const float *b, float sign, int64_t n);
 

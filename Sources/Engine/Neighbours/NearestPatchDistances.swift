@@ -60,8 +60,8 @@ public enum NearestPatchDistances {
     ///     the search continues from it and ends with the same scores, bit for bit, as one uninterrupted call.
     ///   - checkpoint: called after each block of rows with the state so far (hours-long searches survive
     ///     a restart this way).
-    ///   - reductionWorkers: threads for the minima after each GEMM (`reduceTile`); any count gives the
-    ///     same scores bit for bit.
+    ///   - reductionWorkers: threads that each multiply one row image of a tile and take its minima
+    ///     (`searchTile`); counts differ only in the GEMMs' last-bit rounding.
     public static func meanOverOtherImages(
         _ z: PatchEmbeddings, tileFloats: Int = defaultTileFloats, progress: ((Double) -> Void)? = nil,
         shouldContinue: (() -> Bool)? = nil, resumingFrom: ExactSearchState? = nil,
@@ -74,6 +74,7 @@ public enum NearestPatchDistances {
         let colImages = max(1, tileFloats / (rowImages * p * p))
         var tile = [Float](repeating: 0, count: rowImages * p * colImages * p)  // (rowImages·P, colImages·P)
         var columnMinima = [Float](repeating: 0, count: max(1, reductionWorkers) * p)  // P per worker
+        var roots = [Double](repeating: 0, count: rowImages * colImages * 2 * p)  // searchTile's per-pair minima
         var sums = [Double](repeating: 0, count: n * p)  // (N, P): Σ_j min_n d
         var firstRow = 0
         if let resumingFrom {
@@ -87,6 +88,7 @@ public enum NearestPatchDistances {
         z.values.withUnsafeBufferPointer { zb in
             tile.withUnsafeMutableBufferPointer { tb in
                 columnMinima.withUnsafeMutableBufferPointer { cb in
+                  roots.withUnsafeMutableBufferPointer { rb in
                     sums.withUnsafeMutableBufferPointer { sb in
                         norms.withUnsafeBufferPointer { nb in
                             for i0 in stride(from: firstRow, to: n - 1, by: rowImages) {
@@ -97,17 +99,10 @@ public enum NearestPatchDistances {
                                 let width = (remaining + blocks - 1) / blocks
                                 for j0 in stride(from: i0 + 1, to: n, by: width) {
                                     let j1 = min(j0 + width, n)
-                                    let rows = (i1 - i0) * p, cols = (j1 - j0) * p
-                                    // tile (rows, cols) = −2 · Z[i0..<i1] · Z[j0..<j1]ᵀ
-                                    BLAS.sgemm(
-                                        transA: false, transB: true, m: rows, n: cols, k: d, alpha: -2,
-                                        a: zb.baseAddress! + i0 * p * d, lda: d,
-                                        b: zb.baseAddress! + j0 * p * d, ldb: d,
-                                        beta: 0, c: tb.baseAddress!, ldc: cols)
-                                    reduceTile(
-                                        tb.baseAddress!, columns: cols, images: i0, i1, against: j0, j1, patches: p,
-                                        norms: nb.baseAddress!, sums: sb.baseAddress!, columnMinima: cb.baseAddress!,
-                                        workers: reductionWorkers)
+                                    searchTile(
+                                        z: zb.baseAddress!, dimensions: d, patches: p, images: i0, i1, against: j0, j1,
+                                        norms: nb.baseAddress!, sums: sb.baseAddress!, tile: tb.baseAddress!,
+                                        roots: rb.baseAddress!, columnMinima: cb.baseAddress!, workers: reductionWorkers)
                                     for i in i0..<i1 { pairsDone += max(0, j1 - max(j0, i + 1)) }
                                     progress?(Double(pairsDone) / totalPairs)
                                     if let shouldContinue, !shouldContinue() { return }
@@ -118,6 +113,7 @@ public enum NearestPatchDistances {
                             }
                         }
                     }
+                  }
                 }
             }
         }
@@ -275,68 +271,25 @@ public enum NearestPatchDistances {
         }
     }
 
-    /// The row half of `reducePair`: rowSums[m] += √max(0, min_k(tile[m][k] + columnNorms[k]) + rowNorms[m]).
-    /// A minimum does not depend on the order it is taken in, so the sums equal reducePair's bit for bit.
-    @inline(__always)
-    static func reduceRows(
-        tile: UnsafePointer<Float>, ldt: Int, patches p: Int,
-        rowNorms: UnsafePointer<Float>, columnNorms: UnsafePointer<Float>, rowSums: UnsafeMutablePointer<Double>,
-        avx512: Bool = VectorKernels.avx512
+    /// One tile of `meanOverOtherImages`: images i0..<i1 against j0..<j1 (pairs j > i only), its GEMM and its
+    /// minima added into `sums`. With as many row images as workers, each worker multiplies its own row image
+    /// single-threaded and takes that image's pairs' minima into `roots` (2·P Doubles per pair, from zero, so
+    /// each holds exactly the term the serial pass adds); the terms are then added into `sums` in the serial
+    /// order. The scores equal the one-thread pass's up to the GEMMs' last-bit rounding (P-row single-thread
+    /// GEMMs against one multi-thread GEMM), and are the same bits for a given worker count (checkpoints
+    /// resume bit for bit). Otherwise one GEMM on OpenBLAS's threads and the minima on this thread, as before,
+    /// where the second core idled during the minima (A/B in one run: 6.50 s → 6.27 s, `make bench`).
+    static func searchTile(
+        z: UnsafePointer<Float>, dimensions d: Int, patches p: Int, images i0: Int, _ i1: Int, against j0: Int, _ j1: Int,
+        norms: UnsafePointer<Float>, sums: UnsafeMutablePointer<Double>, tile: UnsafeMutablePointer<Float>,
+        roots: UnsafeMutablePointer<Double>, columnMinima: UnsafeMutablePointer<Float>, workers: Int
     ) {
-        for m in 0..<p {
-            let rowMin = rowMinimum(tile + m * ldt, plus: columnNorms, count: p, avx512: avx512)
-            rowSums[m] += Double(max(0, rowMin + rowNorms[m]).squareRoot())
-        }
-    }
-
-    /// The column half of `reducePair`: columnSums[k] += √max(0, min_m(tile[m][k] + rowNorms[m]) +
-    /// columnNorms[k]), with the same operations; `columnMinima` is scratch of P Floats.
-    @inline(__always)
-    static func reduceColumns(
-        tile: UnsafePointer<Float>, ldt: Int, patches p: Int,
-        rowNorms: UnsafePointer<Float>, columnNorms: UnsafePointer<Float>, columnSums: UnsafeMutablePointer<Double>,
-        columnMinima: UnsafeMutablePointer<Float>, avx512: Bool = VectorKernels.avx512
-    ) {
-        if avx512 {
-            ac_column_minima_avx512(tile, Int64(ldt), Int64(p), rowNorms, columnMinima)
-        } else {
-            for k in 0..<p { columnMinima[k] = .infinity }
-            for m in 0..<p {
-                let g = tile + m * ldt
-                let a = rowNorms[m]
-                let aa = SIMD8<Float>(repeating: a)
-                var k = 0
-                while k + 8 <= p {
-                    let v = UnsafeRawPointer(g + k).loadUnaligned(as: SIMD8<Float>.self)
-                    var c = UnsafeRawPointer(columnMinima + k).loadUnaligned(as: SIMD8<Float>.self)
-                    let t = v + aa
-                    c.replace(with: t, where: t .< c)
-                    UnsafeMutableRawPointer(columnMinima + k).storeBytes(of: c, as: SIMD8<Float>.self)
-                    k += 8
-                }
-                while k < p {
-                    columnMinima[k] = min(columnMinima[k], g[k] + a)
-                    k += 1
-                }
-            }
-        }
-        for k in 0..<p {
-            columnSums[k] += Double(max(0, columnMinima[k] + columnNorms[k]).squareRoot())
-        }
-    }
-
-    /// The minima of one tile of `meanOverOtherImages`, images i0..<i1 × j0..<j1 (pairs with j > i only),
-    /// into `sums`. Where no image is both a row and a column of the tile (j0 ≥ i1), each row image's sums
-    /// and each column image's sums are one task's, so the row halves and column halves run on every core,
-    /// each sum still receiving its terms in the serial order: the result is bit-identical to the one-core
-    /// pass. (On one core the reduction after each two-core GEMM left a core idle: the search ran at
-    /// 68–81 % of the tile-shaped sgemm, docs/BENCHMARKS.md.) `columnMinima` holds P Floats per worker.
-    static func reduceTile(
-        _ tile: UnsafePointer<Float>, columns cols: Int, images i0: Int, _ i1: Int, against j0: Int, _ j1: Int,
-        patches p: Int, norms: UnsafePointer<Float>, sums: UnsafeMutablePointer<Double>,
-        columnMinima: UnsafeMutablePointer<Float>, workers: Int
-    ) {
-        if j0 < i1 || workers == 1 {
+        let cols = (j1 - j0) * p, width = j1 - j0
+        guard workers > 1 && i1 - i0 >= workers else {
+            // tile (rows, cols) = −2 · Z[i0..<i1] · Z[j0..<j1]ᵀ
+            BLAS.sgemm(
+                transA: false, transB: true, m: (i1 - i0) * p, n: cols, k: d, alpha: -2, a: z + i0 * p * d, lda: d,
+                b: z + j0 * p * d, ldb: d, beta: 0, c: tile, ldc: cols)
             for i in i0..<i1 {
                 for j in stride(from: max(j0, i + 1), to: j1, by: 1) {
                     reducePair(
@@ -347,21 +300,27 @@ public enum NearestPatchDistances {
             }
             return
         }
-        let rowTasks = i1 - i0
-        parallelTasks(rowTasks + (j1 - j0), workers: workers) { task, worker in
-            if task < rowTasks {
-                let i = i0 + task
-                for j in j0..<j1 {
-                    reduceRows(tile: tile + task * p * cols + (j - j0) * p, ldt: cols, patches: p,
-                               rowNorms: norms + i * p, columnNorms: norms + j * p, rowSums: sums + i * p)
+        BLAS.withThreads(1) {
+            parallelTasks(i1 - i0, workers: workers) { r, worker in
+                let i = i0 + r
+                BLAS.sgemm(
+                    transA: false, transB: true, m: p, n: cols, k: d, alpha: -2, a: z + i * p * d, lda: d,
+                    b: z + j0 * p * d, ldb: d, beta: 0, c: tile + r * p * cols, ldc: cols)
+                for j in stride(from: max(j0, i + 1), to: j1, by: 1) {
+                    let pair = roots + (r * width + (j - j0)) * 2 * p
+                    pair.update(repeating: 0, count: 2 * p)
+                    reducePair(
+                        tile: tile + r * p * cols + (j - j0) * p, ldt: cols, patches: p,
+                        rowNorms: norms + i * p, columnNorms: norms + j * p,
+                        rowSums: pair, columnSums: pair + p, columnMinima: columnMinima + worker * p)
                 }
-            } else {
-                let j = j0 + task - rowTasks
-                for i in i0..<i1 {
-                    reduceColumns(tile: tile + (i - i0) * p * cols + (j - j0) * p, ldt: cols, patches: p,
-                                  rowNorms: norms + i * p, columnNorms: norms + j * p, columnSums: sums + j * p,
-                                  columnMinima: columnMinima + worker * p)
-                }
+            }
+        }
+        for i in i0..<i1 {
+            for j in stride(from: max(j0, i + 1), to: j1, by: 1) {
+                let pair = roots + ((i - i0) * width + (j - j0)) * 2 * p
+                for m in 0..<p { sums[i * p + m] += pair[m] }
+                for k in 0..<p { sums[j * p + k] += pair[p + k] }
             }
         }
     }
