@@ -100,7 +100,8 @@ for d in quick ? [1024] : [1024, 2048] {
                  100 * executed / tile, 100 * executed / square))
     print(String(format: "  pair-equivalent     %.0f GFLOP/s  (every ordered image pair, as the reference computes it)", pairFlops / tUnsupervised / 1e9))
     if d == 1024 && !quick {
-        // A/B in one run: the minima after each GEMM on one core (as before 5368ef8) and on every core, alternating.
+        // A/B in one run, alternating: reductionWorkers 1 is the path from before f16316d (one GEMM per tile on
+        // OpenBLAS's threads, then the minima on one core); the default gives each core a row image of the tile.
         var oneCore: [Double] = [], everyCore: [Double] = []
         for _ in 0..<2 {
             var t = now()

@@ -114,9 +114,14 @@ public enum BLAS {
     }
 
     /// OpenBLAS's build configuration and the kernel set it picked (e.g. "Haswell"), for benchmark reports.
-    public static var configuration: String {
+    public static var configuration: String { "\(String(cString: openblas_get_config())), core \(coreName)" }
+
+    /// The kernel set OpenBLAS picked, e.g. "Haswell" or "Cooperlake".
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// OpenBLAS's version, e.g. "0.3.21": the second word of its configuration ("OpenBLAS 0.3.21 …").
+    public static var version: String {
         let config = String(cString: openblas_get_config())
-        let core = String(cString: openblas_get_corename())
-        return "\(config), core \(core)"
+        return config.split(separator: " ").dropFirst().first.map(String.init) ?? config
     }
 }

@@ -8,7 +8,6 @@
 // allows 2γ, so a correct kernel never fails it; a wrong kernel (a lost block, a bad tail, garbage lanes)
 // misses by orders of magnitude. The float64 reference sums exactly-representable terms for dgemm (inputs on
 // a 1/8 grid), so its own rounding cannot hide or fake an error.
-import CBLAS
 import Foundation
 
 public enum BLASCheck {
@@ -90,7 +89,7 @@ public enum BLASCheck {
     }
 
     public struct Report: Sendable {
-        /// e.g. "0.3.21" (from `openblas_get_config`), the kernel set OpenBLAS picked (e.g. "Haswell",
+        /// e.g. "0.3.21" (BLAS.version), the kernel set OpenBLAS picked (e.g. "Haswell",
         /// "Cooperlake") and OPENBLAS_CORETYPE as the process found it.
         public var version: String, coreName: String, coreTypeVariable: String?
         public var cases: Int
@@ -150,18 +149,11 @@ public enum BLASCheck {
             let (error, bound) = checkSgemv(c.rows, c.columns, routines.sgemv, &random)
             record(c.name, error, bound)
         }
-        let config = String(cString: openblas_get_config())
-        let version = config.split(separator: " ").dropFirst().first.map(String.init) ?? config
         return Report(
-            version: version, coreName: String(cString: openblas_get_corename()),
-            coreTypeVariable: getenvString("OPENBLAS_CORETYPE"),
+            version: BLAS.version, coreName: BLAS.coreName,
+            coreTypeVariable: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"],
             cases: sgemmCases.count + dgemmCases.count + sgemvCases.count, failures: failures, worstRatio: worst,
             seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-
-    private static func getenvString(_ name: String) -> String? {
-        guard let value = getenv(name) else { return nil }
-        return String(cString: value)
     }
 
     // Each case fills its matrices (padding included, so a kernel that reads or writes outside op(X)'s

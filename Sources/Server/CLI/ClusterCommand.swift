@@ -263,12 +263,12 @@ struct ClusterRun {
     }
 }
 
-/// A one-line command-line error.
 /// The start-up BLAS check (BLASStatus) as a command's error: every command that computes calls this first.
 func requireCorrectBLAS() throws(CLIError) {
     do { try BLASStatus.current.requirePassed() } catch { throw CLIError(error.description) }
 }
 
+/// A one-line command-line error.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
